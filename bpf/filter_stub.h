@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Placeholders for the pcap filter. pwhy replaces each stub's body with the eBPF translation of
+ * the user's expression before loading the program (see src/splice.c). Calling convention:
+ * R1 = kernel address of the first packet byte, R2 = readable length; R0 != 0 means match.
+ * The volatile store of a magic immediate marks the stub in the instruction stream, and keeps
+ * the compiler from reasoning about the return value. */
+#ifndef PWHY_FILTER_STUB_H
+#define PWHY_FILTER_STUB_H
+
+#include <pwhy/splice_magic.h>
+
+static __noinline int pwhy_filter_l2(__u64 pkt, __u32 len)
+{
+	volatile __u32 magic = PWHY_FILTER_MAGIC_L2;
+
+	return magic + (pkt != 0) + len;
+}
+
+static __noinline int pwhy_filter_l3(__u64 pkt, __u32 len)
+{
+	volatile __u32 magic = PWHY_FILTER_MAGIC_L3;
+
+	return magic + (pkt != 0) + len;
+}
+
+#endif

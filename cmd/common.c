@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Flags shared by `trace` and `run`. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "cmd.h"
+
+enum {
+	OPT_BACKEND = 256, OPT_TIMEOUT, OPT_JSON, OPT_FILTER_FUNC, OPT_ALL, OPT_NETNS, OPT_MARK,
+	OPT_IFNAME, OPT_NO_TRACK, OPT_EXPLAIN, OPT_RINGBUF, OPT_TIMESTAMP, OPT_OUTFILE,
+	OPT_VERBOSE, OPT_FINDINGS_ONLY, OPT_HELP,
+};
+
+const struct option common_long_opts[COMMON_OPTS_COUNT + 1] = {
+	{ "backend", required_argument, NULL, OPT_BACKEND },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "output-json", no_argument, NULL, OPT_JSON },
+	{ "filter-func", required_argument, NULL, OPT_FILTER_FUNC },
+	{ "all", no_argument, NULL, OPT_ALL },
+	{ "filter-netns", required_argument, NULL, OPT_NETNS },
+	{ "filter-mark", required_argument, NULL, OPT_MARK },
+	{ "filter-ifname", required_argument, NULL, OPT_IFNAME },
+	{ "no-track", no_argument, NULL, OPT_NO_TRACK },
+	{ "explain-route", no_argument, NULL, OPT_EXPLAIN },
+	{ "ringbuf-kb", required_argument, NULL, OPT_RINGBUF },
+	{ "timestamp", no_argument, NULL, OPT_TIMESTAMP },
+	{ "output-file", required_argument, NULL, OPT_OUTFILE },
+	{ "verbose", no_argument, NULL, OPT_VERBOSE },
+	{ "findings-only", no_argument, NULL, OPT_FINDINGS_ONLY },
+	{ "help", no_argument, NULL, 'h' },
+	{ 0 },
+};
+
+void common_defaults(struct session_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->tracer.track_skb = true;
+	o->tracer.path_events = true;
+	o->print_events = true;
+}
+
+static int parse_netns(const char *arg, __u32 *ino)
+{
+	char *end;
+	unsigned long v = strtoul(arg, &end, 0);
+	struct stat st;
+	char path[256];
+
+	if (*arg && !*end) {
+		*ino = v;
+		return 0;
+	}
+	/* a path (/proc/PID/ns/net) or an `ip netns` name */
+	snprintf(path, sizeof(path), strchr(arg, '/') ? "%s" : "/run/netns/%s", arg);
+	if (stat(path, &st))
+		return -errno;
+	*ino = st.st_ino;
+	return 0;
+}
+
+int common_opt(int opt, const char *arg, struct session_opts *o)
+{
+	char *end;
+
+	switch (opt) {
+	case OPT_BACKEND:
+	case 'b':
+		if (backend_parse(arg, &o->tracer.backend)) {
+			fprintf(stderr, "pwhy: unknown backend '%s' (fentry, kprobe, tracepoint, auto)\n", arg);
+			return -1;
+		}
+		return 1;
+	case OPT_TIMEOUT:
+		o->timeout_s = strtod(arg, &end);
+		if (*end || o->timeout_s < 0) {
+			fprintf(stderr, "pwhy: bad --timeout '%s': seconds expected\n", arg);
+			return -1;
+		}
+		return 1;
+	case OPT_JSON: o->json = true; return 1;
+	case OPT_FILTER_FUNC: o->tracer.filter_func = arg; return 1;
+	case OPT_ALL: o->tracer.all_funcs = true; return 1;
+	case OPT_NETNS:
+		if (parse_netns(arg, &o->tracer.filter_netns)) {
+			fprintf(stderr, "pwhy: no such network namespace '%s'\n", arg);
+			return -1;
+		}
+		return 1;
+	case OPT_MARK:
+		o->tracer.filter_mark = strtoul(arg, &end, 0);
+		o->tracer.filter_mark_mask = ~0u;
+		if (*end == '/')
+			o->tracer.filter_mark_mask = strtoul(end + 1, &end, 0);
+		if (*end) {
+			fprintf(stderr, "pwhy: bad --filter-mark '%s': MARK[/MASK] expected\n", arg);
+			return -1;
+		}
+		o->tracer.filter_mark &= o->tracer.filter_mark_mask;
+		return 1;
+	case OPT_IFNAME: o->tracer.filter_ifname = arg; return 1;
+	case OPT_NO_TRACK: o->tracer.track_skb = false; return 1;
+	case OPT_EXPLAIN:
+		o->explain_route = true;
+		o->tracer.explain_route = true;
+		return 1;
+	case OPT_RINGBUF:
+		o->tracer.ringbuf_kb = strtoul(arg, &end, 0);
+		/* a power of two number of pages */
+		if (*end || o->tracer.ringbuf_kb < 4 ||
+		    (o->tracer.ringbuf_kb & (o->tracer.ringbuf_kb - 1))) {
+			fprintf(stderr, "pwhy: bad --ringbuf-kb '%s': a power of two >= 4 expected\n", arg);
+			return -1;
+		}
+		return 1;
+	case OPT_TIMESTAMP: o->timestamp = true; return 1;
+	case OPT_OUTFILE: o->output_file = arg; return 1;
+	case 'v':
+	case OPT_VERBOSE: o->tracer.verbose = true; return 1;
+	case OPT_FINDINGS_ONLY: o->print_events = false; return 1;
+	default:
+		return 0;
+	}
+}
+
+void common_usage(FILE *f)
+{
+	fputs("  -b, --backend B        fentry | kprobe | tracepoint | auto (default: the richest this kernel allows)\n"
+	      "      --timeout S        stop after S seconds\n"
+	      "      --output-json      one JSON object per line (events and findings)\n"
+	      "      --output-file F    write output to F\n"
+	      "      --timestamp        prefix event lines with the kernel timestamp (ns)\n"
+	      "      --findings-only    print findings, not every event\n"
+	      "      --explain-route    explain every route lookup of traced sends (keys, table, result)\n"
+	      "      --filter-func RE   attach path probes to functions taking an skb whose name matches RE\n"
+	      "      --all              attach path probes to every function taking an skb\n"
+	      "      --filter-netns NS  only skbs in this netns (inode, /proc/PID/ns/net, or `ip netns` name)\n"
+	      "      --filter-mark M[/MASK]  only skbs with this mark\n"
+	      "      --filter-ifname IF only skbs on this interface\n"
+	      "      --no-track         do not follow an skb once it matched the filter\n"
+	      "      --ringbuf-kb N     ring buffer size in KiB (power of two, default 8192)\n"
+	      "  -v, --verbose          attach notes, verifier logs, counters\n"
+	      "  -h, --help             this help\n", f);
+}
+
+char *join_filter(int argc, char **argv)
+{
+	size_t len = 1;
+	char *s;
+
+	for (int i = 0; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	s = calloc(1, len);
+	if (!s)
+		return NULL;
+	for (int i = 0; i < argc; i++) {
+		if (i)
+			strcat(s, " ");
+		strcat(s, argv[i]);
+	}
+	return s;
+}
+
+int check_root(void)
+{
+	if (geteuid() != 0) {
+		fprintf(stderr, "pwhy: must run as root (loading BPF programs needs CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN)\n");
+		return -EPERM;
+	}
+	return 0;
+}

@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: GPL-2.0
+/* pwru-like event lines and finding lines, in text or JSON. */
+#include <stdio.h>
+#include <string.h>
+#include "pwhy/btf_info.h"
+#include "pwhy/format.h"
+#include "pwhy/ksyms.h"
+#include "pwhy/render.h"
+
+static const char *const tp_names[PWHY_PROBE_MAX] = {
+	[PWHY_PROBE_NET_DEV_QUEUE] = "net_dev_queue",
+	[PWHY_PROBE_NET_DEV_XMIT] = "net_dev_xmit",
+	[PWHY_PROBE_NETIF_RECEIVE_SKB] = "netif_receive_skb",
+	[PWHY_PROBE_NETIF_RX] = "netif_rx",
+	[PWHY_PROBE_KFREE_SKB] = "kfree_skb",
+	[PWHY_PROBE_CONSUME_SKB] = "consume_skb",
+	[PWHY_PROBE_FIB_LOOKUP] = "fib_table_lookup",
+	[PWHY_PROBE_FIB6_LOOKUP] = "fib6_table_lookup",
+	[PWHY_PROBE_SENDMSG] = "sendmsg",
+	[PWHY_PROBE_SKB_COPY_DATAGRAM] = "skb_copy_datagram_iovec",
+};
+
+const char *render_probe_name(const struct render *r, const struct pwhy_event *ev, char *buf,
+			      size_t len)
+{
+	const char *n = NULL;
+
+	if (ev->probe == PWHY_PROBE_FUNC)
+		n = r->func_name ? r->func_name(ev->func_ip) : ksym_exact(ev->func_ip);
+	else if (ev->probe < PWHY_PROBE_MAX)
+		n = tp_names[ev->probe];
+	snprintf(buf, len, "%s", n ? n : "?");
+	return buf;
+}
+
+const char *render_drop_reason(const struct render *r, __u32 reason, char *buf, size_t len)
+{
+	const char *n = r->btf ? btf_drop_reason_name(r->btf, reason) : NULL;
+
+	if (n)
+		snprintf(buf, len, "%s", n);
+	else
+		snprintf(buf, len, "%u", reason);
+	return buf;
+}
+
+static void header(struct render *r)
+{
+	if (r->header_done || r->json)
+		return;
+	r->header_done = true;
+	fprintf(r->out, "%-18s %-3s %-20s %-10s %-8s %-14s %-6s %-5s %-46s %s\n", "SKB", "CPU",
+		"PROCESS", "NETNS", "MARK", "IFACE", "PROTO", "LEN", "TUPLE", "FUNC");
+}
+
+void render_event(struct render *r, const struct pwhy_event *ev)
+{
+	char probe[64], tuple[160], ifname[48], proc[48], extra[160] = "", reason[64], loc[96];
+
+	if (ev->kind != PWHY_EV_PATH && ev->kind != PWHY_EV_DROP)
+		return;
+	render_probe_name(r, ev, probe, sizeof(probe));
+	fmt_tuple(&ev->tuple, tuple, sizeof(tuple));
+	fmt_ifname(ev->ifname, ev->ifindex, ifname, sizeof(ifname));
+	snprintf(proc, sizeof(proc), "%s:%u", ev->comm, ev->pid);
+	if (ev->kind == PWHY_EV_DROP) {
+		render_drop_reason(r, ev->drop.reason, reason, sizeof(reason));
+		ksym_format(ev->drop.location, loc, sizeof(loc));
+		snprintf(extra, sizeof(extra), "(%s) @%s", reason, loc);
+	}
+	if (r->json) {
+		char esc[256];
+
+		fprintf(r->out, "{\"skb\":\"0x%llx\",\"cpu\":%u,\"process\":\"%s\",\"pid\":%u,"
+			"\"netns\":%u,\"mark\":%u,\"ifindex\":%d,\"ifname\":\"%s\",\"proto\":\"0x%04x\","
+			"\"len\":%u,\"tuple\":\"%s\",\"probe\":\"%s\",\"ts_ns\":%llu",
+			(unsigned long long)ev->skb, ev->cpu, fmt_json_escape(ev->comm, esc, sizeof(esc)),
+			ev->pid, ev->netns, ev->mark, ev->ifindex, ev->ifname, ev->eth_proto, ev->len,
+			tuple, probe, (unsigned long long)ev->ts_ns);
+		if (ev->kind == PWHY_EV_DROP)
+			fprintf(r->out, ",\"drop_reason\":\"%s\",\"location\":\"%s\"", reason, loc);
+		fprintf(r->out, "}\n");
+		fflush(r->out);
+		return;
+	}
+	header(r);
+	if (r->timestamp)
+		fprintf(r->out, "%llu ", (unsigned long long)ev->ts_ns);
+	fprintf(r->out, "0x%016llx %-3u %-20s %-10u 0x%-6x %-14s 0x%04x %-5u %-46s %s%s\n",
+		(unsigned long long)ev->skb, ev->cpu, proc, ev->netns, ev->mark, ifname,
+		ev->eth_proto, ev->len, tuple, probe, extra);
+	fflush(r->out);
+}
+
+void render_finding(struct render *r, const struct finding *f)
+{
+	char esc[1024];
+
+	if (r->json) {
+		fprintf(r->out, "{\"finding\":\"%s\",\"skb\":\"0x%llx\"", finding_kind_name(f->kind),
+			(unsigned long long)f->skb);
+		for (int i = 0; i < f->nfacts; i++) {
+			if (f->facts[i].num)
+				fprintf(r->out, ",\"%s\":%s", f->facts[i].key, f->facts[i].val);
+			else
+				fprintf(r->out, ",\"%s\":\"%s\"", f->facts[i].key,
+					fmt_json_escape(f->facts[i].val, esc, sizeof(esc)));
+		}
+		fprintf(r->out, ",\"summary\":\"%s\"", fmt_json_escape(f->summary, esc, sizeof(esc)));
+		fprintf(r->out, ",\"hint\":\"%s\"}\n", fmt_json_escape(f->hint, esc, sizeof(esc)));
+	} else {
+		fprintf(r->out, "FINDING %s skb 0x%llx: %s\n", finding_kind_name(f->kind),
+			(unsigned long long)f->skb, f->summary);
+		fprintf(r->out, "  facts:");
+		for (int i = 0; i < f->nfacts; i++)
+			fprintf(r->out, " %s=%s", f->facts[i].key, f->facts[i].val);
+		fprintf(r->out, "\n  hint: %s\n", f->hint);
+	}
+	fflush(r->out);
+}
+
+void render_note(struct render *r, const char *kind, const char *text)
+{
+	char esc[1024];
+
+	if (r->json)
+		fprintf(r->out, "{\"kind\":\"%s\",\"text\":\"%s\"}\n", kind,
+			fmt_json_escape(text, esc, sizeof(esc)));
+	else
+		fprintf(r->out, "%s: %s\n", kind, text);
+	fflush(r->out);
+}
