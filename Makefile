@@ -52,7 +52,7 @@ $(BUILD)/libpwhy.a: $(LIB_OBJS)
 # User space objects depend on the skeletons (loader files include them).
 $(BUILD)/%.o: %.c $(HDRS) $(SKELS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	@echo "  CC  $<"; $(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) include/pwhy/event.h bpf/vmlinux.h
 	@mkdir -p $(BUILD)

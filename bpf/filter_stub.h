@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* Placeholders for the pcap filter. pwhy replaces each stub's body with the eBPF translation of
  * the user's expression before loading the program (see src/splice.c). Calling convention:
- * R1 = kernel address of the first packet byte, R2 = readable length; R0 != 0 means match.
+ * R1 = kernel address of the first packet byte, R2 = readable length, R3 = length on the wire;
+ * R0 != 0 means match.
  * The volatile store of a magic immediate marks the stub in the instruction stream, and keeps
  * the compiler from reasoning about the return value. */
 #ifndef PWHY_FILTER_STUB_H
@@ -9,18 +10,18 @@
 
 #include <pwhy/splice_magic.h>
 
-static __noinline int pwhy_filter_l2(__u64 pkt, __u32 len)
+static __noinline int pwhy_filter_l2(__u64 pkt, __u32 len, __u32 wirelen)
 {
 	volatile __u32 magic = PWHY_FILTER_MAGIC_L2;
 
-	return magic + (pkt != 0) + len;
+	return magic + (pkt != 0) + len + wirelen;
 }
 
-static __noinline int pwhy_filter_l3(__u64 pkt, __u32 len)
+static __noinline int pwhy_filter_l3(__u64 pkt, __u32 len, __u32 wirelen)
 {
 	volatile __u32 magic = PWHY_FILTER_MAGIC_L3;
 
-	return magic + (pkt != 0) + len;
+	return magic + (pkt != 0) + len + wirelen;
 }
 
 #endif

@@ -21,6 +21,7 @@ struct skb_view {
 	__u64 head;
 	__u64 pkt;	/* address of the first byte */
 	__u32 len;	/* bytes from pkt to tail */
+	__u32 wirelen;	/* skb->len seen from pkt: what a capture would call the wire length */
 	__u16 nh;	/* network header offset from head */
 	__u16 th;	/* transport header offset, 0xffff when unset */
 	__u8  l2;
@@ -41,6 +42,7 @@ static __always_inline void skb_view_init(struct sk_buff *skb, struct skb_view *
 	start = v->l2 ? mac : nh;
 	v->pkt = head + start;
 	v->len = tail > start ? tail - start : 0;
+	v->wirelen = BPF_CORE_READ(skb, len) + ((__u64)BPF_CORE_READ(skb, data) - v->pkt);
 }
 
 static __always_inline void parse_l4(__u64 l4, __u8 proto, struct pwhy_tuple *t)

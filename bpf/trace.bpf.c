@@ -148,7 +148,8 @@ static __always_inline int skb_selected(struct sk_buff *skb, const struct skb_vi
 	if (cfg_filter_ifindex && BPF_CORE_READ(skb, dev, ifindex) != cfg_filter_ifindex)
 		return 0;
 	if (cfg_flags & PWHY_CFG_FILTER_ACTIVE) {
-		int match = v->l2 ? pwhy_filter_l2(v->pkt, v->len) : pwhy_filter_l3(v->pkt, v->len);
+		int match = v->l2 ? pwhy_filter_l2(v->pkt, v->len, v->wirelen)
+				  : pwhy_filter_l3(v->pkt, v->len, v->wirelen);
 
 		if (!match)
 			return 0;

@@ -159,10 +159,12 @@ static int clone_prog(struct tracer *t, const struct bpf_program *p, enum bpf_at
 		if (!r)
 			insns = spliced;
 	}
-	o.log_buf = log;
-	o.log_size = t->verbose ? sizeof(log) : 0;
-	o.log_level = t->verbose ? 1 : 0;
 	log[0] = 0;
+	if (t->verbose) {
+		o.log_buf = log;
+		o.log_size = sizeof(log);
+		o.log_level = 1;
+	}
 	fd = bpf_prog_load(bpf_program__type(p), "pwhy", "GPL", insns, n, &o);
 	r = -errno;
 	free(spliced);

@@ -175,7 +175,7 @@ make_snapshot() {
     while kill -0 "$pid" 2> /dev/null; do
         if read -r -t 1 line <&"$co" && [ "$line" = READY ]; then
             sleep 0.5   # let /init block in its read
-            printf 'stop\nmigrate "exec:cat > %q && touch %q"\ninfo migrate\nquit\n' \
+            printf 'migrate "exec:cat > %q && touch %q"\ninfo migrate\nquit\n' \
                 "$d/state" "$d/state.done" >&"$mi"
             wait "$pid"
             for _ in $(seq 600); do [ -e "$d/state.done" ] && break; sleep 0.1; done
@@ -230,6 +230,8 @@ QRC=0
 run_vm() {
     local extra=() ci co left
     : > "$WORK/rc"
+    : > "$WORK/out"
+    : > "$WORK/err"
     rm -f "$WORK/ctl.in" "$WORK/ctl.out"
     mkfifo "$WORK/ctl.in" "$WORK/ctl.out"
     qemu_cmd "$WORK"
