@@ -12,6 +12,7 @@ static const struct {
 	const char *help;
 } commands[] = {
 	{ "trace", cmd_trace, "trace packets: function path per skb, drops, findings" },
+	{ "backends", cmd_backends, "which backends this kernel accepts, and why not" },
 	{ "run", cmd_run, "trace while a command runs; the exit code says whether a finding occurred" },
 };
 

@@ -115,9 +115,9 @@ int session_run(const struct session_opts *o, struct session_result *res)
 			fclose(rnd.out);
 		return r;
 	}
-	if (o->tracer.verbose)
-		fprintf(stderr, "pwhy: backend %s, %d probes attached\n",
-			backend_name(tracer_backend(t)), tracer_nattached(t));
+	fprintf(stderr, "pwhy: tracing with the %s backend, %d probes attached%s\n",
+		backend_name(tracer_backend(t)), tracer_nattached(t),
+		o->command ? "" : "; Ctrl-C to stop");
 	if (o->timeout_s > 0)
 		deadline = now_s() + o->timeout_s;
 	if (o->command) {

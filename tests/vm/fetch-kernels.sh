@@ -14,7 +14,7 @@
 set -euo pipefail
 shopt -s extglob
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+HERE=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
 LIST=${PWHY_VM_KERNELS:-$HERE/kernels.list}
 CACHE=${PWHY_VM_CACHE:-/var/cache/pwhy-vm}
 export PATH="$PATH:/usr/sbin:/sbin"
@@ -64,7 +64,7 @@ resolve() { # NAME PATTERN -> newest downloadable package name
 fetch_one() {
     local name=$1 pat dir pkg deb tmp kv
     pat=$(pattern_of "$name")
-    [ -n "$pat" ] || die "unknown kernel '$name' (known: $(list_names | tr '\n' ' '); see $LIST)"
+    [ -n "$pat" ] || die "unknown kernel '$name' (known: $(list_names | paste -sd " "); see $LIST)"
     dir=$CACHE/$name
     mkdir -p "$dir" 2>/dev/null || die "cannot create $dir (set PWHY_VM_CACHE to a writable directory)"
     # one fetcher per kernel at a time; concurrent callers wait and then find it done

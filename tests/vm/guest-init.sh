@@ -14,12 +14,12 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 
 fail() {
-    echo "pwhy-vm: $*" > /dev/console
+    echo "pwhy-vm: $*" >&2
     poweroff -f
 }
 
 while read -r m; do
-    insmod "/mods/$m" || echo "pwhy-vm: insmod $m failed" > /dev/console
+    insmod "/mods/$m" || echo "pwhy-vm: insmod $m failed" >&2
 done < /mods/order
 
 # the host gives four named virtio-serial ports: pwhy.ctl pwhy.out pwhy.err pwhy.rc
@@ -35,7 +35,7 @@ while :; do
     usleep 10000
 done
 for p in /sys/class/virtio-ports/*; do
-    ln -sf "/dev/${p##*/}" "/dev/$(cat "$p/name")"
+    ln -sf "${p##*/}" "/dev/$(cat "$p/name")"
 done
 
 # The port stays open from here on: bytes that reach a closed port are lost.
@@ -55,11 +55,13 @@ mount -t overlay overlay -o lowerdir=/lower,upperdir=/upper/data,workdir=/upper/
     fail "cannot mount the overlay root"
 N=/newroot
 
-# the run's files, copied out of the host's directory before /tmp is covered
+# the run's files, copied out of the host's directory before /run and /tmp
+# are covered
+cp "$N$W"/* /rundir/ || fail "cannot read the run directory $W"
+. /rundir/vars   # KV MODDIR TOPTMP
 mount -t tmpfs -o mode=0755 run $N/run
 mkdir -p $N/run/pwhy-vm
-cp "$N$W"/* $N/run/pwhy-vm/ || fail "cannot read the run directory $W"
-. $N/run/pwhy-vm/vars   # KV MODDIR TOPTMP
+cp /rundir/* $N/run/pwhy-vm/
 
 # a fresh /tmp; a work tree under the host's /tmp stays visible at its path
 if [ -n "$TOPTMP" ] && [ -d "$N$TOPTMP" ]; then
@@ -92,5 +94,5 @@ mount --bind "$N$MODDIR" "$N/lib/modules/$KV" || fail "cannot bind the modules o
 hostname pwhy-vm
 ip link set lo up
 
-echo started > /dev/pwhy.rc
+echo started > $N/dev/pwhy.rc
 exec switch_root $N /bin/bash /run/pwhy-vm/guest-run.sh

@@ -25,13 +25,16 @@
 #   PWHY_VM_ACCEL=tcg     or kvm where /dev/kvm works
 #   PWHY_VM_CONSOLE=1     copy the guest console to stderr at the end
 #   PWHY_VM_KEEP=1        keep the per-run directory (printed on stderr)
+#   PWHY_VM_KERNELS=FILE  another kernel list than kernels.list beside this script
 set -uo pipefail
 
 # the guest gets the environment exactly as it is here, before we touch PATH
-CALLER_ENV=$(mktemp) || exit 125
+HOSTTMP=${TMPDIR:-/tmp}
+[ -d "$HOSTTMP" ] && [ -w "$HOSTTMP" ] || HOSTTMP=/tmp
+CALLER_ENV=$(mktemp "$HOSTTMP/pwhy-vm-env.XXXXXX") || exit 125
 env -0 > "$CALLER_ENV"
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+HERE=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
 LIST=${PWHY_VM_KERNELS:-$HERE/kernels.list}
 CACHE=${PWHY_VM_CACHE:-/var/cache/pwhy-vm}
 TIMEOUT=${PWHY_VM_TIMEOUT:-1200}
@@ -41,6 +44,7 @@ ACCEL=${PWHY_VM_ACCEL:-tcg}
 PATH="$PATH:/usr/sbin:/sbin"
 
 WORK=
+STATEDIR=
 QPID=
 RELAYS=()
 cleanup() {
@@ -48,6 +52,7 @@ cleanup() {
     [ ${#RELAYS[@]} -eq 0 ] || kill "${RELAYS[@]}" 2>/dev/null
     wait 2>/dev/null
     rm -f "$CALLER_ENV"
+    [ -z "$STATEDIR" ] || rm -rf "$STATEDIR"
     if [ -n "$WORK" ]; then
         if [ "${PWHY_VM_KEEP:-0}" = 1 ]; then echo "vm-run: kept $WORK" >&2; else rm -rf "$WORK"; fi
     fi
@@ -58,6 +63,9 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 say() { echo "vm-run: $*" >&2; }
+console_tail() { # FILE: its last 30 lines on stderr
+    if [ -s "$1" ]; then tail -n 30 "$1" | tr -d '\r' >&2; else echo "(the guest console is empty)" >&2; fi
+}
 die() { say "$*"; exit 125; }
 usage() { sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 125; }
 
@@ -88,7 +96,7 @@ case " $KNOWN" in *" $NAME "*) ;; *) die "unknown kernel '$NAME' (known: ${KNOWN
 KDIR=$CACHE/$NAME
 kernel_ready() {
     [ -s "$KDIR/current" ] || return 1
-    read -r KV PKG < "$KDIR/current"
+    read -r KV _ < "$KDIR/current"
     [ -f "$KDIR/$KV/boot/vmlinuz-$KV" ] && [ -s "$KDIR/$KV/lib/modules/$KV/modules.dep" ]
 }
 if ! kernel_ready; then
@@ -162,49 +170,71 @@ SKEY=$(printf '%s\n' "$IKEY" "$KIMG" "$(stat -c %s.%Y "$KIMG")" "$MEM" "$SMP" "$
     "$QEMU_VERSION" "$(declare -f qemu_cmd)" | cksum | cut -d' ' -f1)
 SNAP=$ART/state-$SKEY
 
+# make_snapshot: boot once up to where /init waits for the host and save the
+# VM there in $SNAP. Returns 0 when saved; 1 when saving failed (booting works,
+# so runs boot instead); 2 when the kernel did not boot; 3 when it did not boot
+# within PWHY_VM_TIMEOUT (at most 600 s).
 make_snapshot() {
-    local d pid line t0=$SECONDS ok=0 mi mo ci co
+    local d line t0=$SECONDS ret=2 limit=$TIMEOUT qrc ci co mi mo
+    [ "$limit" -le 600 ] || limit=600
     d=$(mktemp -d "$ART/.state.XXXXXX") || return 1
+    STATEDIR=$d
     mkfifo "$d/ctl.in" "$d/ctl.out" "$d/mon.in" "$d/mon.out"
     qemu_cmd "$d"
     # <> on a fifo never blocks, and holding both ends keeps data from being lost
     exec {ci}<> "$d/ctl.in" {co}<> "$d/ctl.out" {mi}<> "$d/mon.in" {mo}<> "$d/mon.out"
-    timeout -k 5 600 "${Q[@]}" -chardev "pipe,id=mon,path=$d/mon" -mon chardev=mon,mode=readline \
+    timeout -k 5 "$limit" "${Q[@]}" -chardev "pipe,id=mon,path=$d/mon" -mon chardev=mon,mode=readline \
         < /dev/null > "$d/qemu.log" 2>&1 &
-    pid=$!
-    while kill -0 "$pid" 2> /dev/null; do
+    QPID=$!
+    while kill -0 "$QPID" 2> /dev/null; do
         if read -r -t 1 line <&"$co" && [ "$line" = READY ]; then
+            ret=1
             sleep 0.5   # let /init block in its read
             printf 'migrate "exec:cat > %q && touch %q"\ninfo migrate\nquit\n' \
                 "$d/state" "$d/state.done" >&"$mi"
-            wait "$pid"
-            for _ in $(seq 600); do [ -e "$d/state.done" ] && break; sleep 0.1; done
-            while read -r -t 0.5 line <&"$mo"; do printf '%s\n' "$line"; done > "$d/monitor.log"
-            grep -q 'Migration status: completed' "$d/monitor.log" && [ -e "$d/state.done" ] && ok=1
             break
         fi
     done
-    exec {ci}>&- {co}<&- {mi}>&- {mo}<&-
-    if [ $ok = 1 ] && [ -s "$d/state" ]; then
-        mv "$d/state" "$SNAP"
-        rm -rf "$d"
-        find "$ART" -maxdepth 1 -name 'state-*' ! -name "${SNAP##*/}" -delete
-        say "$NAME: saved a booted VM state in $((SECONDS - t0)) s; later runs resume it"
-        return 0
+    wait "$QPID"
+    qrc=$?
+    QPID=
+    if [ $ret = 1 ]; then
+        for _ in $(seq 600); do [ -e "$d/state.done" ] && break; sleep 0.1; done
+        while read -r -t 0.5 line <&"$mo"; do printf '%s\n' "$line"; done > "$d/monitor.log"
+        grep -q 'Migration status: completed' "$d/monitor.log" && [ -e "$d/state.done" ] &&
+            [ -s "$d/state" ] && ret=0
+    elif [ $qrc = 124 ] || [ $qrc = 137 ]; then
+        ret=3
     fi
-    kill "$pid" 2> /dev/null
-    wait "$pid" 2> /dev/null
-    say "$NAME: could not save a VM state (see $d); booting every time"
-    tail -n 20 "$d/console" 2> /dev/null | tr -d '\r' >&2
-    return 1
+    exec {ci}>&- {co}<&- {mi}>&- {mo}<&-
+    case $ret in
+        0)  mv "$d/state" "$SNAP"
+            find "$ART" -maxdepth 1 -name 'state-*' ! -name "${SNAP##*/}" -delete
+            say "$NAME: saved the booted VM in $((SECONDS - t0)) s; later runs resume it" ;;
+        1)  say "$NAME: could not save the booted VM ($(tail -n1 "$d/qemu.log")); every run will boot" ;;
+        2)  say "$NAME: kernel $KV did not boot (qemu exit $qrc); last lines of qemu and the guest console:"
+            tail -n 5 "$d/qemu.log" >&2
+            console_tail "$d/console" ;;
+        3)  say "$NAME: kernel $KV did not finish booting within $limit s; last lines of the guest console:"
+            console_tail "$d/console" ;;
+    esac
+    if [ "${PWHY_VM_KEEP:-0}" = 1 ]; then say "kept $d"; else rm -rf "$d"; fi
+    STATEDIR=
+    return $ret
 }
 
 if [ "${PWHY_VM_SNAPSHOT:-1}" = 1 ]; then
     if [ -e "$SNAP.failed" ]; then
         SNAP=
     elif [ ! -s "$SNAP" ]; then
-        say "$NAME: first use of kernel $KV: booting it once to save its state (under a minute)"
-        make_snapshot || { : > "$SNAP.failed"; SNAP=; }
+        say "$NAME: no saved VM for kernel $KV yet: booting it once to save one (under a minute)"
+        make_snapshot
+        case $? in
+            0) ;;
+            1) : > "$SNAP.failed"; SNAP= ;;
+            3) exit 124 ;;
+            *) exit 125 ;;
+        esac
     fi
 else
     SNAP=
@@ -212,7 +242,7 @@ fi
 exec {LOCK}>&-
 
 # --- the run ------------------------------------------------------------------
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/pwhy-vm.XXXXXX") || die "cannot make a run directory"
+WORK=$(mktemp -d "$HOSTTMP/pwhy-vm.XXXXXX") || die "cannot make a run directory"
 chmod 755 "$WORK"
 mkdir "$WORK/in"
 mv "$CALLER_ENV" "$WORK/in/env"
@@ -252,7 +282,7 @@ run_vm() {
         local t=0
         until grep -q started "$WORK/rc" 2> /dev/null || ! kill -0 "$QPID" 2> /dev/null; do
             t=$((t + 1))
-            if [ "$t" -gt 600 ]; then kill "$QPID" 2> /dev/null; break; fi
+            if [ "$t" -gt 1200 ]; then kill "$QPID" 2> /dev/null; break; fi
             sleep 0.1
         done
     fi
@@ -270,7 +300,7 @@ if [ -n "$SNAP" ]; then
         if [ "$QRC" = 124 ] || [ "$QRC" = 137 ]; then
             :
         else
-            say "$NAME: resuming the saved VM state failed ($(tail -n1 "$WORK/qemu.log")); booting instead"
+            say "$NAME: resuming the saved VM failed (qemu exit $QRC: $(tail -n1 "$WORK/qemu.log")); booting instead"
             cp "$WORK/console" "$WORK/resume-console"
             cp "$WORK/qemu.log" "$WORK/resume-qemu.log"
             [ "${PWHY_VM_KEEP:-0}" = 1 ] || rm -f "$SNAP"
@@ -286,7 +316,7 @@ STATUS=$(sed -n 's/^exit \([0-9][0-9]*\)$/\1/p' "$WORK/rc" | tail -n1)
 [ -n "$STATUS" ] && exit "$STATUS"
 if [ "$QRC" = 124 ] || [ "$QRC" = 137 ]; then
     say "$NAME: timed out after $TIMEOUT s (PWHY_VM_TIMEOUT); last lines of the guest console:"
-    tail -n 30 "$WORK/console" | tr -d '\r' >&2
+    console_tail "$WORK/console"
     exit 124
 fi
 if grep -q started "$WORK/rc"; then
@@ -295,5 +325,5 @@ else
     say "$NAME: the VM did not get to run the command (qemu exit $QRC); last lines of qemu and the guest console:"
     tail -n 5 "$WORK/qemu.log" >&2
 fi
-tail -n 30 "$WORK/console" | tr -d '\r' >&2
+console_tail "$WORK/console"
 exit 125

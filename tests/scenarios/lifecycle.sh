@@ -1,0 +1,59 @@
+#!/bin/bash
+# Bad input gets one clear line and a non-zero exit; nothing stays attached after pwhy ends,
+# whether it stops by itself, by SIGINT, SIGTERM or SIGKILL.
+# backend-independent
+. "$(dirname "$0")/lib.sh"
+SCENARIO=lifecycle
+progs() { bpftool prog show 2>/dev/null | grep -cE ' name pwhy' ; }
+
+expect_fail() {	# NAME WANT_STATUS REGEX ARGS...
+	local name=$1 want=$2 re=$3; shift 3
+	"$PWHY" "$@" >$WORK/o 2>$WORK/e; st=$?
+	if [ $st = $want ] && [ "$(wc -l <$WORK/e)" -ge 1 ] && grep -Eq -- "$re" $WORK/e; then ok "$name"
+	else bad "$name (status $st, want $want; stderr: $(head -c 300 $WORK/e))"; fi
+}
+expect_fail "bad filter: one line naming the filter" 2 "bad filter 'udp and port xyz'" trace --timeout 1 udp and port xyz
+expect_fail "unknown backend" 2 "unknown backend 'bogus'" trace --backend bogus
+expect_fail "unknown interface" 2 "no such interface 'nosuch0'" trace --timeout 1 --filter-ifname nosuch0
+expect_fail "unknown netns" 2 "no such network namespace" trace --filter-netns nosuchns
+expect_fail "bad --fail-on kind" 2 "unknown finding kind" run --fail-on bogus -- true
+expect_fail "run without a command" 2 "missing '-- COMMAND'" run
+caps=$("$PWHY" trace --backend fentry --timeout 1 2>&1 >/dev/null)
+if grep -q "refuses fentry" <<<"$caps"; then
+	expect_fail "fentry refused: one line suggesting --backend tracepoint" 3 "refuses fentry programs.*--backend tracepoint" trace --backend fentry --timeout 1
+else
+	skip "this kernel accepts fentry"
+fi
+caps=$("$PWHY" trace --backend kprobe --timeout 1 2>&1 >/dev/null)
+if grep -q "no kprobes" <<<"$caps"; then
+	expect_fail "kprobe refused: one line suggesting --backend tracepoint" 3 "no kprobes.*--backend tracepoint" trace --backend kprobe --timeout 1
+else
+	skip "this kernel has kprobes"
+fi
+if command -v setpriv >/dev/null; then
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$PWHY" trace --timeout 1 >$WORK/o 2>$WORK/e
+	st=$?; if [ $st = 3 ] && grep -q "must run as root" $WORK/e; then ok "not root: clear message, exit 3"; else bad "not root (status $st: $(cat $WORK/e))"; fi
+fi
+PWHY_BTF=/nonexistent "$PWHY" trace --timeout 1 >$WORK/o 2>$WORK/e
+st=$?; if [ $st = 3 ] && grep -q "no kernel BTF" $WORK/e; then ok "missing BTF: clear message, exit 3"; else bad "missing BTF (status $st: $(cat $WORK/e))"; fi
+
+# programs are freed asynchronously once their last fd is closed: allow a moment
+settle() { for _ in $(seq 50); do [ "$(progs)" = "$1" ] && return; sleep 0.1; done; }
+before=$(progs)
+"$PWHY" trace --backend "$BACKEND" --timeout 1 udp >/dev/null 2>&1
+settle $before
+[ "$(progs)" = "$before" ] && ok "timeout: nothing left attached" || bad "timeout: programs left: $(progs)"
+for sig in INT TERM KILL; do
+	"$PWHY" trace --backend "$BACKEND" udp >/dev/null 2>$WORK/sig.err &
+	pid=$!
+	for _ in $(seq 100); do grep -q "probes attached" $WORK/sig.err && break; sleep 0.1; done
+	attached=$(progs)
+	kill -$sig $pid
+	for _ in $(seq 50); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+	kill -0 $pid 2>/dev/null && { bad "SIG$sig: pwhy still running 5 s later"; kill -KILL $pid; }
+	wait $pid 2>/dev/null
+	settle $before
+	if [ "$attached" -gt "$before" ] && [ "$(progs)" = "$before" ]; then ok "SIG$sig: programs gone ($attached while tracing)"
+	else bad "SIG$sig: $attached while tracing, $(progs) after (before: $before)"; fi
+done
+finish
