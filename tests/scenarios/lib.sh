@@ -11,9 +11,15 @@ WORK=$(mktemp -d /tmp/pwhy-scn.XXXXXX)
 NSLIST=()
 FAILS=0
 
+# ns_kill NS: end every process running in a namespace (servers, proxies)
+ns_kill() { ip netns pids "$1" 2>/dev/null | xargs -r kill 2>/dev/null; }
+
 cleanup() {
 	local ns
-	for ns in "${NSLIST[@]}"; do ip netns del "$ns" 2>/dev/null; done
+	for ns in "${NSLIST[@]}"; do
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
+		ip netns del "$ns" 2>/dev/null
+	done
 	rm -rf "$WORK"
 }
 trap cleanup EXIT

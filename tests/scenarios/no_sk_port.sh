@@ -13,11 +13,11 @@ for fam in 4 6; do
 	expect_grep $WORK/out$fam "^FINDING no-sk .*no socket on $re/udp" "v$fam: NO_SK finding names $dst"
 done
 # healthy: somebody listens on the port -> no drop, no finding
-nt $NS udp-serve --listen 127.0.0.1:9 --timeout 3000 --ready-file $WORK/ready >/dev/null &
+nt $NS udp-serve --listen 127.0.0.1:9 --timeout 60000 --ready-file $WORK/ready >/dev/null &
 wait_file $WORK/ready
 pwhy_run $WORK/healthy --events --expect-none no-sk 'udp and port 9' -- \
 	ip netns exec $NS $NETTOOL udp-send --to 127.0.0.1:9 --payload x
 expect_status $? 0 "healthy: a listener on port 9, no finding" $WORK/healthy
 expect_no_grep $WORK/healthy "FINDING" "healthy: nothing printed as a finding"
-wait
+ns_kill $NS; wait
 finish

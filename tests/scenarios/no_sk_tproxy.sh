@@ -17,7 +17,7 @@ for fam in 4 6; do
 	if ! tproxy_rules $T $fam $on; then bad "v$fam: TPROXY rules could not be installed"; continue; fi
 	for mode in plain transparent; do
 		rm -f $WORK/ready
-		nt $T tproxy-proxy --listen $lis --reply-mode $mode --timeout 4000 --ready-file $WORK/ready >$WORK/proxy.$fam.$mode &
+		nt $T tproxy-proxy --listen $lis --reply-mode $mode --timeout 60000 --ready-file $WORK/ready >$WORK/proxy.$fam.$mode &
 		wait_file $WORK/ready
 		out=$WORK/$mode.$fam
 		if [ $mode = plain ]; then
@@ -35,7 +35,7 @@ for fam in 4 6; do
 			expect_no_grep $out "^FINDING" "v$fam transparent reply: silent"
 			expect_grep $out "^reply from $dre: answer" "v$fam transparent reply: the client received the answer"
 		fi
-		wait
+		ns_kill $T; wait
 	done
 done
 finish

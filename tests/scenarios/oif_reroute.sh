@@ -28,8 +28,8 @@ for pair in "$A ra$$ 10.88.1.2 fd88:1::2" "$B rb$$ 10.88.2.2 fd88:2::2"; do
 	ip -n $S -6 neigh replace $4 lladdr $peer_mac dev $1 nud permanent
 done
 # the service the datagrams are for, so that the receiving side has nothing to report
-nt $R udp-serve --listen 192.0.2.1:9999 --count 0 --timeout 20000 >/dev/null &
-nt $R udp-serve --listen '[2001:db8:88::1]:9999' --count 0 --timeout 20000 >/dev/null &
+nt $R udp-serve --listen 192.0.2.1:9999 --count 0 --timeout 120000 >/dev/null &
+nt $R udp-serve --listen '[2001:db8:88::1]:9999' --count 0 --timeout 120000 >/dev/null &
 A_IDX=$(ip netns exec $S cat /sys/class/net/$A/ifindex)
 B_IDX=$(ip netns exec $S cat /sys/class/net/$B/ifindex)
 
@@ -79,5 +79,5 @@ send 4 $out --expect oif-change
 expect_status $? 0 "no-route: run --expect oif-change exits 0" $out
 expect_grep $out "^FINDING oif-change .*found no route.*dropped" "no-route: the silent drop is reported"
 expect_grep $out "send error: Network is unreachable" "no-route: the sender saw ENETUNREACH"
-kill %1 %2 2>/dev/null; wait 2>/dev/null
+ns_kill $R; wait 2>/dev/null
 finish
