@@ -25,7 +25,7 @@ for fam in 4 6; do
 				ip netns exec $T $NETTOOL udp-send --to $dst --connect --wait-reply --timeout 1000
 			expect_status $? 0 "v$fam plain reply: run --expect no-sk exits 0" $out
 			expect_grep $out "kfree_skb\(NO_SOCKET\)" "v$fam plain reply: dropped with NO_SOCKET"
-			expect_grep $out "^FINDING no-sk .*:15353->.*nearest socket .*connected to another" "v$fam plain reply: nearest socket is the client, connected to another peer"
+			expect_grep $out "^FINDING no-sk .*nearest socket .*connected to another peer" "v$fam plain reply: nearest socket is the client, connected to another peer"
 			expect_grep $out "hint: .*IP_TRANSPARENT socket bound to the original destination" "v$fam plain reply: hint names IP_TRANSPARENT and the original destination"
 			expect_grep $out "socket_peer=$dre" "v$fam plain reply: the client's peer is the original destination"
 		else
