@@ -388,6 +388,8 @@ int BPF_PROG(pwhy_consume, struct sk_buff *skb)
 
 /* --------------------------------------------------------------------------- route lookups */
 
+#define LOOPBACK_IFINDEX_ 1	/* what output lookups carry as their input interface */
+
 SEC("tp_btf/fib_table_lookup")
 int BPF_PROG(pwhy_fib4, u32 tb_id, const struct flowi4 *flp,
 	     const struct fib_nh_common *nhc, int err)
@@ -396,7 +398,8 @@ int BPF_PROG(pwhy_fib4, u32 tb_id, const struct flowi4 *flp,
 	struct pwhy_event *ev;
 	struct net_device *dev;
 
-	if (!st)
+	/* output lookups only: input lookups of packets received during the send have iif set */
+	if (!st || BPF_CORE_READ(flp, __fl_common.flowic_iif) != LOOPBACK_IFINDEX_)
 		return 0;
 	ev = event_new(PWHY_EV_FIB, PWHY_PROBE_FIB_LOOKUP);
 	if (!ev)
@@ -409,8 +412,8 @@ int BPF_PROG(pwhy_fib4, u32 tb_id, const struct flowi4 *flp,
 	ev->fib.iif = BPF_CORE_READ(flp, __fl_common.flowic_iif);
 	ev->fib.mark = BPF_CORE_READ(flp, __fl_common.flowic_mark);
 	ev->fib.scope = BPF_CORE_READ(flp, __fl_common.flowic_scope);
-	BPF_CORE_READ_INTO(ev->fib.daddr, flp, daddr);
-	BPF_CORE_READ_INTO(ev->fib.saddr, flp, saddr);
+	bpf_core_read(ev->fib.daddr, 4, &flp->daddr);
+	bpf_core_read(ev->fib.saddr, 4, &flp->saddr);
 	if (nhc && !err) {
 		dev = BPF_CORE_READ(nhc, nhc_dev);
 		if (dev) {
@@ -419,7 +422,7 @@ int BPF_PROG(pwhy_fib4, u32 tb_id, const struct flowi4 *flp,
 						  dev->name);
 			ev->netns = net_inum(BPF_CORE_READ(dev, nd_net.net));
 		}
-		BPF_CORE_READ_INTO(ev->fib.gw, nhc, nhc_gw.ipv4);
+		bpf_core_read(ev->fib.gw, 4, &nhc->nhc_gw.ipv4);
 	}
 	event_submit(ev);
 	return 0;
@@ -435,7 +438,7 @@ int BPF_PROG(pwhy_fib6, const struct net *net, const struct fib6_result *res,
 	struct fib6_nh *nh;
 	__u8 type;
 
-	if (!st)
+	if (!st || BPF_CORE_READ(flp, __fl_common.flowic_iif) != LOOPBACK_IFINDEX_)
 		return 0;
 	ev = event_new(PWHY_EV_FIB, PWHY_PROBE_FIB6_LOOKUP);
 	if (!ev)
@@ -448,8 +451,8 @@ int BPF_PROG(pwhy_fib6, const struct net *net, const struct fib6_result *res,
 	ev->fib.iif = BPF_CORE_READ(flp, __fl_common.flowic_iif);
 	ev->fib.mark = BPF_CORE_READ(flp, __fl_common.flowic_mark);
 	ev->fib.scope = BPF_CORE_READ(flp, __fl_common.flowic_scope);
-	BPF_CORE_READ_INTO(ev->fib.daddr, flp, daddr);
-	BPF_CORE_READ_INTO(ev->fib.saddr, flp, saddr);
+	bpf_core_read(ev->fib.daddr, 16, &flp->daddr);
+	bpf_core_read(ev->fib.saddr, 16, &flp->saddr);
 	type = BPF_CORE_READ(res, fib6_type);
 	/* the same mapping the tracepoint's own printout uses */
 	ev->fib.err = type == 7 /* RTN_UNREACHABLE */ ? -113 :
@@ -461,7 +464,7 @@ int BPF_PROG(pwhy_fib6, const struct net *net, const struct fib6_result *res,
 	if (dev) {
 		ev->fib.nh_ifindex = BPF_CORE_READ(dev, ifindex);
 		bpf_probe_read_kernel_str(ev->fib.nh_ifname, sizeof(ev->fib.nh_ifname), dev->name);
-		BPF_CORE_READ_INTO(ev->fib.gw, nh, nh_common.nhc_gw.ipv6);
+		bpf_core_read(ev->fib.gw, 16, &nh->nh_common.nhc_gw.ipv6);
 	}
 	event_submit(ev);
 	return 0;
