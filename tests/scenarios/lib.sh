@@ -83,4 +83,17 @@ tproxy_rules() {
 # wait_file PATH: up to 3 s for a ready file
 wait_file() { for _ in $(seq 60); do [ -e "$1" ] && return 0; sleep 0.05; done; return 1; }
 
+# The backend pwhy really used for a run (from its ready line)
+used_backend() { sed -n 's/^pwhy: tracing with the \([a-z]*\) backend.*/\1/p' "$1.err" | head -1; }
+
+# On backends with function probes, the path between send and drop must show kernel functions
+expect_func_path() {	# OUT NAME
+	case $(used_backend "$1") in
+	fentry|kprobe)
+		expect_grep "$1" " (udp_send_skb|udp_v6_send_skb|ip_send_skb|ip6_send_skb|__dev_queue_xmit)$" "$2: the function path of the send is shown"
+		expect_grep "$1" " (sk_skb_reason_drop|kfree_skb_reason)$" "$2: the dropping function is shown"
+		;;
+	esac
+}
+
 finish() { exit $((FAILS > 0)); }

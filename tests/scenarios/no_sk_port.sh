@@ -10,6 +10,7 @@ for fam in 4 6; do
 	expect_status $? 0 "v$fam: run --expect no-sk exits 0" $WORK/out$fam
 	expect_grep $WORK/out$fam "kfree_skb\(NO_SOCKET\)" "v$fam: the drop is printed with its reason name"
 	expect_grep $WORK/out$fam "net_dev_queue" "v$fam: the path before the drop is printed"
+	expect_func_path $WORK/out$fam "v$fam"
 	expect_grep $WORK/out$fam "^FINDING no-sk .*no socket on $re/udp" "v$fam: NO_SK finding names $dst"
 done
 # healthy: somebody listens on the port -> no drop, no finding

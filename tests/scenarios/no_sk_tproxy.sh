@@ -28,6 +28,7 @@ for fam in 4 6; do
 			expect_grep $out "^FINDING no-sk .*nearest socket .*connected to another peer" "v$fam plain reply: nearest socket is the client, connected to another peer"
 			expect_grep $out "hint: .*IP_TRANSPARENT socket bound to the original destination" "v$fam plain reply: hint names IP_TRANSPARENT and the original destination"
 			expect_grep $out "socket_peer=$dre" "v$fam plain reply: the client's peer is the original destination"
+			expect_func_path $out "v$fam plain reply"
 		else
 			pwhy_run $out --events --expect-none no-sk 'udp' -- \
 				ip netns exec $T $NETTOOL udp-send --to $dst --connect --wait-reply --timeout 1000
