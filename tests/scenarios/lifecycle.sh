@@ -38,7 +38,8 @@ PWHY_BTF=/nonexistent "$PWHY" trace --timeout 1 >$WORK/o 2>$WORK/e
 st=$?; if [ $st = 3 ] && grep -q "no kernel BTF" $WORK/e; then ok "missing BTF: clear message, exit 3"; else bad "missing BTF (status $st: $(cat $WORK/e))"; fi
 
 # programs are freed asynchronously once their last fd is closed: allow a moment
-settle() { for _ in $(seq 50); do [ "$(progs)" = "$1" ] && return; sleep 0.1; done; }
+# (detaching fentry trampolines waits for RCU grace periods: seconds under emulation)
+settle() { for _ in $(seq 600); do [ "$(progs)" = "$1" ] && return; sleep 0.1; done; }
 before=$(progs)
 "$PWHY" trace --backend "$BACKEND" --timeout 1 udp >/dev/null 2>&1
 settle $before
@@ -46,11 +47,11 @@ settle $before
 for sig in INT TERM KILL; do
 	"$PWHY" trace --backend "$BACKEND" udp >/dev/null 2>$WORK/sig.err &
 	pid=$!
-	for _ in $(seq 100); do grep -q "probes attached" $WORK/sig.err && break; sleep 0.1; done
+	for _ in $(seq 600); do grep -q "probes attached" $WORK/sig.err && break; sleep 0.1; done
 	attached=$(progs)
 	kill -$sig $pid
-	for _ in $(seq 50); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
-	kill -0 $pid 2>/dev/null && { bad "SIG$sig: pwhy still running 5 s later"; kill -KILL $pid; }
+	for _ in $(seq 600); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+	kill -0 $pid 2>/dev/null && { bad "SIG$sig: pwhy still running 60 s later"; kill -KILL $pid; }
 	wait $pid 2>/dev/null
 	settle $before
 	if [ "$attached" -gt "$before" ] && [ "$(progs)" = "$before" ]; then ok "SIG$sig: programs gone ($attached while tracing)"
