@@ -43,7 +43,7 @@ send() {	# FAMILY OUT [pwhy run args...]
 	local fam=$1 out=$2 dst; shift 2
 	if [ $fam = 4 ]; then dst=192.0.2.1:9999; else dst='[2001:db8:88::1]:9999'; fi
 	pwhy_run $out --events "$@" 'udp and port 9999' -- \
-		ip netns exec $S $NETTOOL udp-send --to $dst --pktinfo-if $A --payload oif
+		ip netns exec $S $NETTOOL udp-send --to $dst ${HOW:---pktinfo-if} $A --payload oif
 }
 
 mark_rule add
@@ -58,6 +58,15 @@ for fam in 4 6; do
 	expect_grep $out "^FINDING src-mac-mismatch .*source $src_re.* belongs to $A:$A_IDX \(MAC $MAC_A\) but the frame leaves $B:$B_IDX with MAC $MAC_B" "v$fam buggy: src/MAC mismatch names both devices and MACs"
 	expect_grep $out "$src_re.*net_dev_queue" "v$fam buggy: the packet path is printed"
 done
+# the same loss when the interface was asked for with IP_UNICAST_IF
+out=$WORK/unicast4
+HOW=--unicast-if send 4 $out --expect oif-change
+expect_status $? 0 "v4 IP_UNICAST_IF: run --expect oif-change exits 0" $out
+expect_grep $out "^FINDING oif-change .*IP_UNICAST_IF asked for $A:$A_IDX.*left $B:$B_IDX" "v4 IP_UNICAST_IF: the request and its origin are named"
+# --output-json carries the same facts
+out=$WORK/json4
+send 4 $out --output-json --expect oif-change
+expect_grep $out '^\{"finding":"oif-change",.*"requested_oif":"'$A:$A_IDX'",.*"egress_dev":"'$B:$B_IDX'"' "v4 JSON: the finding object with stable fields"
 mark_rule del
 for fam in 4 6; do
 	out=$WORK/healthy$fam
