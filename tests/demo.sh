@@ -14,6 +14,6 @@ tproxy_rules $T 4 127.0.0.1 || { echo "demo: cannot install TPROXY rules" >&2; e
 nt $T tproxy-proxy --listen 127.0.0.1:15353 --reply-mode plain --timeout 60000 --ready-file $WORK/ready >/dev/null &
 wait_file $WORK/ready
 echo "+ pwhy run --events udp -- <client sends a DNS query to 198.51.100.53:53 through the tproxy>"
-"$PWHY" run --events udp -- ip netns exec $T "$NETTOOL" udp-send --to 198.51.100.53:53 --connect --wait-reply --timeout 1000
+"$PWHY" run --events udp -- ip netns exec $T "$NETTOOL" udp-send --to 198.51.100.53:53 --connect --wait-reply --timeout 3000
 ns_kill $T
 exit 0

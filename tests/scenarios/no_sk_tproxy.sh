@@ -21,8 +21,9 @@ for fam in 4 6; do
 		wait_file $WORK/ready
 		out=$WORK/$mode.$fam
 		if [ $mode = plain ]; then
+			# the client keeps its socket open while pwhy asks sock_diag about the drop
 			pwhy_run $out --events --expect no-sk 'udp' -- \
-				ip netns exec $T $NETTOOL udp-send --to $dst --connect --wait-reply --timeout 1000
+				ip netns exec $T $NETTOOL udp-send --to $dst --connect --wait-reply --timeout 3000
 			expect_status $? 0 "v$fam plain reply: run --expect no-sk exits 0" $out
 			expect_grep $out "kfree_skb\(NO_SOCKET\)" "v$fam plain reply: dropped with NO_SOCKET"
 			expect_grep $out "^FINDING no-sk .*nearest socket .*connected to another peer" "v$fam plain reply: nearest socket is the client, connected to another peer"
