@@ -14,6 +14,7 @@ static const struct {
 	{ "trace", cmd_trace, "trace packets: function path per skb, drops, findings" },
 	{ "backends", cmd_backends, "which backends this kernel accepts, and why not" },
 	{ "run", cmd_run, "trace while a command runs; the exit code says whether a finding occurred" },
+	{ "fix", cmd_fix, "apply, list, remove companion BPF programs that fix the kernel bugs pwhy finds" },
 };
 
 static void usage(FILE *f)
