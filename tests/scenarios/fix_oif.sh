@@ -86,9 +86,17 @@ settle_progs() { for _ in $(seq 100); do [ "$(pwhy_progs)" = "$1" ] && return; s
 expect_at "v4 without the fix: leaves by B (the bug)" "$RB $MAC_B" 4 --pktinfo-if $A
 expect_at "v6 without the fix: leaves by B (the bug)" "$RB $MAC_B" 6 --pktinfo-if $A
 
+# the same script proves "bug present" without the fix and "bug gone" with it
+run_oif() { pwhy_run $WORK/run.$1 --events "$2" oif-change,src-mac-mismatch 'udp and port 9990' -- \
+	ip netns exec $S $NETTOOL udp-send --to 192.0.2.1:9990 --pktinfo-if $A --payload fix; }
+run_oif bug --expect
+expect_status $? 0 "pwhy run --expect oif-change,src-mac-mismatch without the fix: bug present" $WORK/run.bug
+
 # --- the fix
 fix apply pktinfo-oif --netns $S
 expect_status $? 0 "apply exits 0" $WORK/fix.out
+run_oif fixed --expect-none
+expect_status $? 0 "pwhy run --expect-none oif-change,src-mac-mismatch with the fix: bug gone" $WORK/run.fixed
 expect_grep $WORK/fix.out "pktinfo-oif applied in netns $S \(inode $INO\) on .*keeper pid [0-9]+" "apply says where and names the keeper"
 expect_at "v4 with the fix: reaches the A side with A's MAC" "$RA $MAC_A" 4 --pktinfo-if $A
 expect_at "v6 with the fix: reaches the A side with A's MAC" "$RA $MAC_A" 6 --pktinfo-if $A
