@@ -8,15 +8,15 @@ NETTOOL=${NETTOOL:-$ROOT/build/tools/nettool}
 BACKEND=${PWHY_BACKEND:-auto}
 TAG=pw$$
 WORK=$(mktemp -d /tmp/pwhy-scn.XXXXXX)
-NSLIST=()
 FAILS=0
 
 # ns_kill NS: end every process running in a namespace (servers, proxies)
 ns_kill() { ip netns pids "$1" 2>/dev/null | xargs -r kill 2>/dev/null; }
 
+# ns_new runs in command substitutions (a subshell), so namespaces are found again by their tag
 cleanup() {
 	local ns
-	for ns in "${NSLIST[@]}"; do
+	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$TAG-"); do
 		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
 		ip netns del "$ns" 2>/dev/null
 	done
@@ -33,7 +33,6 @@ skip() { echo "skip - $SCENARIO: $*"; }
 ns_new() {
 	local n=$TAG-$1
 	ip netns add "$n" || return 1
-	NSLIST+=("$n")
 	ip -n "$n" link set lo up
 	echo "$n"
 }
