@@ -13,6 +13,7 @@
 #include <bpf/bpf_core_read.h>
 #include <pwhy/event.h>
 #include "skb.h"
+#include "drop_keys.h"
 #include "filter_stub.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -320,30 +321,7 @@ int BPF_PROG(pwhy_dev_queue, struct sk_buff *skb)
 /* dif/sdif as the socket lookup computed them (inet_iif/inet_sdif and the v6 twins) */
 static __always_inline void drop_lookup_keys(struct sk_buff *skb, struct pwhy_event *ev)
 {
-	void *parm = skb_l3_parm(skb, ev->tuple.l4proto);
-	__u16 flags = 0;
-	int iif = 0;
-
-	if (ev->tuple.family == 2) {
-		struct inet_skb_parm *p = parm;
-		unsigned long refdst = BPF_CORE_READ(skb, _skb_refdst);
-		struct rtable *rt = (struct rtable *)(refdst & ~1UL);
-		int rt_iif = rt ? BPF_CORE_READ(rt, rt_iif) : 0;
-
-		flags = BPF_CORE_READ(p, flags);
-		iif = BPF_CORE_READ(p, iif);
-		ev->drop.dif = rt_iif ? rt_iif : BPF_CORE_READ(skb, skb_iif);
-		ev->drop.l3slave = !!(flags & (1 << 7));	/* IPSKB_L3SLAVE */
-		ev->drop.sdif = ev->drop.l3slave ? iif : 0;
-	} else if (ev->tuple.family == 10) {
-		struct inet6_skb_parm *p = parm;
-
-		flags = BPF_CORE_READ(p, flags);
-		iif = BPF_CORE_READ(p, iif);
-		ev->drop.l3slave = !!(flags & 64);		/* IP6SKB_L3SLAVE */
-		ev->drop.dif = ev->drop.l3slave ? BPF_CORE_READ(skb, skb_iif) : iif;
-		ev->drop.sdif = ev->drop.l3slave ? iif : 0;
-	}
+	skb_drop_lookup_keys(skb, &ev->tuple, &ev->drop);
 }
 
 SEC("tp_btf/kfree_skb")

@@ -9,6 +9,7 @@ int cmd_trace(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_backends(int argc, char **argv);
 int cmd_fix(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 /* Exit codes shared by every subcommand */
 enum {

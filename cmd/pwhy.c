@@ -15,6 +15,7 @@ static const struct {
 	{ "backends", cmd_backends, "which backends this kernel accepts, and why not" },
 	{ "run", cmd_run, "trace while a command runs; the exit code says whether a finding occurred" },
 	{ "fix", cmd_fix, "apply, list, remove companion BPF programs that fix the kernel bugs pwhy finds" },
+	{ "report", cmd_report, "count drops by reason, location, device and flow; explain NO_SOCKET" },
 };
 
 static void usage(FILE *f)
