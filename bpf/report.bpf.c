@@ -18,6 +18,8 @@ char LICENSE[] SEC("license") = "GPL";
 
 const volatile __u32 cfg_filter_netns;		/* 0 = every netns */
 const volatile __u32 cfg_reason_no_socket = ~0u;
+/* pwhy itself: the route lookups that explain a flow free an skb when they find no route */
+const volatile __u32 cfg_self_tgid;
 
 #define E2BIG_ 7
 #define EEXIST_ 17
@@ -150,6 +152,7 @@ static __always_inline void count_flow(struct sk_buff *skb, struct net_device *d
 	struct report_flow_val *v, init = {};
 	struct pwhy_tuple t = {};
 	struct skb_view view;
+	struct sock *sk = skb->sk;
 	__u64 now = bpf_ktime_get_ns();
 	long r;
 
@@ -190,6 +193,15 @@ static __always_inline void count_flow(struct sk_buff *skb, struct net_device *d
 		init.sdif = d.sdif;
 		init.l3slave = d.l3slave;
 		init.sampled = 1;
+	} else if (t.family && sk && !skb->skb_iif) {
+		/* locally sent and dropped on the way out: keep what a LOCAL_OUT reroute
+		 * (ip_route_me_harder) would have used, and the route it failed to replace */
+		struct dst_entry *dst = (struct dst_entry *)(skb->_skb_refdst & ~1UL);
+
+		init.local_out = 1;
+		init.sk_bound_dev_if = BPF_CORE_READ(sk, __sk_common.skc_bound_dev_if);
+		init.mark = skb->mark;
+		init.route_ifindex = dst ? BPF_CORE_READ(dst, dev, ifindex) : 0;
 	}
 	r = bpf_map_update_elem(&flows, &key, &init, BPF_NOEXIST);
 	if (r == 0) {
@@ -221,6 +233,8 @@ int BPF_PROG(report_kfree_skb, struct sk_buff *skb, void *location, enum skb_dro
 	dev = skb->dev;
 	netns = skb_netns_direct(skb, dev);
 	if (cfg_filter_netns && netns != cfg_filter_netns)
+		return 0;
+	if (cfg_self_tgid && bpf_get_current_pid_tgid() >> 32 == cfg_self_tgid)
 		return 0;
 	tot = bpf_map_lookup_elem(&totals, &zero);
 	if (!tot)

@@ -36,7 +36,8 @@ static void usage(FILE *f)
 	      "                   [--filter-netns NS]\n"
 	      "Count what the kernel drops, grouped by drop reason, by the code that dropped, by netns and\n"
 	      "device, and by flow, in BPF maps (no event per drop: cheap enough to leave running). NO_SOCKET\n"
-	      "flows are explained (nearest socket and why it missed). Reports at the end (Ctrl-C or\n"
+	      "flows are explained (nearest socket and why it missed; VRF sdif), and so are locally sent\n"
+	      "packets dropped because a LOCAL_OUT reroute lost their oif. Reports at the end (Ctrl-C or\n"
 	      "--duration); with --interval, also every S seconds for the last S seconds.\n\n"
 	      "      --duration S       stop after S seconds (default: until Ctrl-C)\n"
 	      "      --interval S       print a report of the last S seconds every S seconds\n"
@@ -143,8 +144,8 @@ static int emit(struct report_run *rr, const struct report_snapshot *cur,
 	r = report_window(cur, prev, &win);
 	if (r)
 		return r;
-	/* the flows about to be shown must be explained, late or not */
-	report_explain_new(&rr->explainer, &win, rr->meta.top, cur->mono_s);
+	/* the flows about to be reported must be explained, late or not */
+	report_explain_new(&rr->explainer, &win, rr->meta.top > 32 ? rr->meta.top : 32, cur->mono_s);
 	rr->meta.kind = kind;
 	rr->meta.start = prev ? prev->wall : rr->start_wall;
 	rr->meta.end = cur->wall;

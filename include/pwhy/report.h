@@ -75,8 +75,13 @@ struct report_flow_val {
 	__s32 sdif;		/* l3mdev slave, 0 when not VRF ingress */
 	__u8  l3slave;
 	__u8  sampled;		/* dif/sdif/l3slave are valid */
-	__u8  pad[2];
+	__u8  local_out;	/* sent by a local socket: the three fields below are valid */
+	__u8  pad;
 	char  ifname[16];
+	__s32 route_ifindex;	/* device of the route the skb still carries (the sender's choice) */
+	__s32 sk_bound_dev_if;	/* of the sending socket: what a LOCAL_OUT reroute keys on */
+	__u32 mark;		/* skb->mark at the drop (a reroute's trigger) */
+	__u32 pad2;
 };
 
 /* Totals and table pressure, one per-CPU array slot */
@@ -129,20 +134,27 @@ int report_window(const struct report_snapshot *cur, const struct report_snapsho
 
 /* ------------------------------------------------------------------------------ explain */
 
-/* NO_SOCKET flows explained once each (no_sk_explain on the flow's sample), kept by flow key. */
+/* Flows explained once each, kept by flow key: NO_SOCKET flows by no_sk_explain on the flow's
+ * sample; drops of locally sent packets by re-asking the routing what a LOCAL_OUT reroute asked
+ * (oif-change: the sender's oif lost, no route for the reroute's keys). */
 #define REPORT_EXPLAIN_CACHE 256
 
 struct report_explained {
 	struct report_flow_key key;
 	struct finding f;
+	bool none;		/* looked at, nothing to say: not asked again */
 	double when_s;		/* monotonic time of the explanation */
 };
+
+struct route_query;
 
 struct report_explainer {
 	const struct hostinfo *host;
 	__u32 reason_no_socket;
 	/* "name+0xoff" for a drop location; tests pass their own */
 	const char *(*location)(void *ctx, __u64 addr, char *buf, size_t len);
+	/* an output route lookup in a netns (route_get() when NULL); tests pass their own */
+	int (*route)(void *ctx, __u32 netns, const struct route_query *q, int *oif);
 	void *ctx;
 	struct report_explained *v;
 	size_t n, next;		/* ring of REPORT_EXPLAIN_CACHE entries */
@@ -152,7 +164,7 @@ struct report_explainer {
 /* The finding already made for this flow, or NULL. */
 const struct finding *report_explained_get(const struct report_explainer *x,
 					   const struct report_flow_key *k);
-/* Explain the NO_SOCKET flows of s not explained yet, the busiest first, at most max of them.
+/* Explain the flows of s not explained yet, the busiest first, at most max of them.
  * Returns how many were explained. */
 int report_explain_new(struct report_explainer *x, const struct report_snapshot *s, int max,
 		       double now_s);

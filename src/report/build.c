@@ -199,11 +199,13 @@ static int build_flows(const struct report_snapshot *w, const struct report_name
 	return 0;
 }
 
-/* One finding line per distinct explanation among the flows shown. */
-static void build_findings(struct report *r)
+/* One finding line per distinct explanation among the window's flows (shown or not: a finding
+ * about a flow too small for the top N is still a finding). */
+static void build_findings(const struct report_snapshot *w, const struct report_explainer *x,
+			   struct report *r, size_t cap)
 {
-	for (size_t i = 0; i < r->nflows; i++) {
-		const struct finding *f = r->flows[i].finding;
+	for (size_t i = 0; i < w->nflows; i++) {
+		const struct finding *f = report_explained_get(x, &w->flows[i].k);
 		struct report_finding_out *o = NULL;
 
 		if (!f)
@@ -214,18 +216,30 @@ static void build_findings(struct report *r)
 			    !strcmp(r->findings[j].f->hint, f->hint))
 				o = &r->findings[j];
 		if (!o) {
+			if (r->nfindings >= cap)
+				continue;
 			o = &r->findings[r->nfindings++];
 			o->f = f;
 		}
-		o->drops += r->flows[i].drops;
+		o->drops += w->flows[i].v.packets;
 		o->flows++;
 	}
+	/* busiest first */
+	for (size_t i = 1; i < r->nfindings; i++)
+		for (size_t j = i; j > 0 && r->findings[j].drops > r->findings[j - 1].drops; j--) {
+			struct report_finding_out t = r->findings[j];
+
+			r->findings[j] = r->findings[j - 1];
+			r->findings[j - 1] = t;
+		}
 }
 
 int report_build(const struct report_snapshot *w, const struct report_meta *meta,
 		 const struct report_names *nm, const struct report_explainer *x,
 		 struct report *r)
 {
+	size_t ncap;
+
 	memset(r, 0, sizeof(*r));
 	r->meta = *meta;
 	if (r->meta.top <= 0)
@@ -243,14 +257,15 @@ int report_build(const struct report_snapshot *w, const struct report_meta *meta
 	r->devs = calloc(w->ndevs + 1, sizeof(*r->devs));
 	r->flows = calloc((w->nflows < (size_t)r->meta.top ? w->nflows : (size_t)r->meta.top) + 1,
 			  sizeof(*r->flows));
-	r->findings = calloc((size_t)r->meta.top + 1, sizeof(*r->findings));
+	ncap = w->nflows < REPORT_EXPLAIN_CACHE ? w->nflows : REPORT_EXPLAIN_CACHE;
+	r->findings = calloc(ncap + 1, sizeof(*r->findings));
 	if (!r->reasons || !r->locs || !r->devs || !r->flows || !r->findings)
 		goto nomem;
 	build_reasons(w, nm, r);
 	build_locs(w, nm, r);
 	if (build_devs(w, nm, r) || build_flows(w, nm, x, r))
 		goto nomem;
-	build_findings(r);
+	build_findings(w, x, r, ncap);
 	return 0;
 nomem:
 	report_free(r);

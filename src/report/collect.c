@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -61,6 +62,7 @@ int report_collector_open(const struct report_collect_opts *o, struct report_col
 		goto fail;
 	}
 	c->skel->rodata->cfg_filter_netns = o->filter_netns;
+	c->skel->rodata->cfg_self_tgid = getpid();
 	v = btf_drop_reason_value(btf, "NO_SOCKET");
 	if (v >= 0)
 		c->skel->rodata->cfg_reason_no_socket = v;

@@ -1,12 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
-/* NO_SOCKET flows, explained once each: the flow's sample (tuple, netns, dif/sdif of its first
- * drop) becomes a drop event for no_sk_explain(), which asks the host about the sockets of that
- * netns. Explanations are made soon after the drop (the sockets may be gone later) and kept. */
+/* Flows explained once each, soon after their first drop (sockets and routes may change later),
+ * and kept.
+ * - NO_SOCKET: the flow's sample (tuple, netns, dif/sdif of its first drop) becomes a drop event
+ *   for no_sk_explain(), which asks the host about the sockets of that netns.
+ * - A locally sent packet dropped on its way out: BPF kept the device of the route the skb still
+ *   carries (the sender's choice: ip_route_me_harder replaces it only on success), the socket's
+ *   sk_bound_dev_if and the mark. If the routing answers "no route" for the reroute's keys (oif =
+ *   sk_bound_dev_if) but finds one through the sender's device, the per-packet oif was lost. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include "pwhy/event.h"
 #include "pwhy/findings.h"
+#include "pwhy/format.h"
+#include "pwhy/hostinfo.h"
 #include "pwhy/report.h"
+#include "pwhy/route_get.h"
 
 const struct finding *report_explained_get(const struct report_explainer *x,
 					   const struct report_flow_key *k)
@@ -15,8 +24,16 @@ const struct finding *report_explained_get(const struct report_explainer *x,
 		return NULL;
 	for (size_t i = 0; i < x->n; i++)
 		if (!memcmp(&x->v[i].key, k, sizeof(*k)))
-			return &x->v[i].f;
+			return x->v[i].none ? NULL : &x->v[i].f;
 	return NULL;
+}
+
+static bool seen(const struct report_explainer *x, const struct report_flow_key *k)
+{
+	for (size_t i = 0; i < x->n; i++)
+		if (!memcmp(&x->v[i].key, k, sizeof(*k)))
+			return true;
+	return false;
 }
 
 static void event_from_flow(const struct report_flow_row *row, struct pwhy_event *ev)
@@ -43,11 +60,77 @@ static void event_from_flow(const struct report_flow_row *row, struct pwhy_event
 	ev->drop.l3slave = row->v.l3slave;
 }
 
-static bool explainable(const struct report_explainer *x, const struct report_flow_row *row)
+static bool no_sk_flow(const struct report_explainer *x, const struct report_flow_row *row)
 {
 	return row->k.reason == x->reason_no_socket && row->v.sampled && !row->k.frag &&
-	       (row->k.l4proto == 6 || row->k.l4proto == 17) &&
-	       !report_explained_get(x, &row->k);
+	       (row->k.l4proto == 6 || row->k.l4proto == 17);
+}
+
+static bool local_out_flow(const struct report_explainer *x, const struct report_flow_row *row)
+{
+	return row->k.reason != x->reason_no_socket && row->v.local_out &&
+	       (row->k.family == 2 || row->k.family == 10) && row->v.route_ifindex > 0 &&
+	       row->v.route_ifindex != row->v.sk_bound_dev_if;
+}
+
+static bool explainable(const struct report_explainer *x, const struct report_flow_row *row)
+{
+	return (no_sk_flow(x, row) || local_out_flow(x, row)) && !seen(x, &row->k);
+}
+
+static int ask_route(const struct report_explainer *x, const struct report_flow_row *row,
+		     int oif, int *out)
+{
+	struct route_query q = { .family = row->k.family, .mark = row->v.mark, .oif = oif };
+
+	memcpy(q.daddr, row->k.daddr, 16);
+	memcpy(q.saddr, row->k.saddr, 16);
+	if (x->route)
+		return x->route(x->ctx, row->k.netns, &q, out);
+	return route_get(row->k.netns, &q, out);
+}
+
+/* 1 and f when the drop is the lost-oif reroute, 0 when it is something else */
+static int oif_lost_explain(const struct report_explainer *x, const struct report_flow_row *row,
+			    const char *where, struct finding *f)
+{
+	const struct report_flow_val *v = &row->v;
+	struct pwhy_tuple t = { .family = row->k.family, .l4proto = row->k.l4proto,
+				.sport = row->k.sport, .dport = row->k.dport };
+	char req[48], bound[48], tb[160];
+	int err, via_req, dev = 0;
+
+	err = ask_route(x, row, v->sk_bound_dev_if, &dev);
+	if (err >= 0 || err == -ENOENT || err == -ESRCH)
+		return 0;	/* the reroute's keys do route (or the netns is gone): not this */
+	if (ask_route(x, row, v->route_ifindex, &via_req) < 0)
+		return 0;	/* no route through the sender's device either: not an oif loss */
+
+	memcpy(t.saddr, row->k.saddr, 16);
+	memcpy(t.daddr, row->k.daddr, 16);
+	hostinfo_ifname(x->host, row->k.netns, v->route_ifindex, req, sizeof(req));
+	if (v->sk_bound_dev_if)
+		hostinfo_ifname(x->host, row->k.netns, v->sk_bound_dev_if, bound, sizeof(bound));
+	else
+		snprintf(bound, sizeof(bound), "0");
+	finding_init(f, FINDING_OIF_CHANGE, 0);
+	finding_fact(f, "tuple", "%s", fmt_tuple(&t, tb, sizeof(tb)));
+	finding_fact_num(f, "netns", row->k.netns);
+	finding_fact(f, "location", "%s", where);
+	finding_fact(f, "requested_oif", "%s", req);
+	finding_fact(f, "requested_by", "route of the sent skb (IP_PKTINFO/IP_UNICAST_IF/route)");
+	finding_fact(f, "sk_bound_dev_if", "%s", bound);
+	finding_fact_num(f, "reroute_oif", v->sk_bound_dev_if);
+	finding_fact_num(f, "reroute_mark", v->mark);
+	finding_fact_num(f, "reroute_err", err);
+	finding_fact(f, "egress_dev", "none");
+	snprintf(f->summary, sizeof(f->summary),
+		 "dropped at %s: sent through %s, but a LOCAL_OUT reroute keyed by mark 0x%x and oif %d (sk_bound_dev_if) finds no route (%s) while %s has one: the per-packet oif was lost",
+		 where[0] ? where : "?", req, v->mark, v->sk_bound_dev_if, strerror(-err), req);
+	snprintf(f->hint, sizeof(f->hint),
+		 "the per-packet oif does not survive a reroute in LOCAL_OUT: add a source-based rule (`ip rule add from <src> lookup <table>` routing via %s), bind the socket with SO_BINDTODEVICE, exclude this traffic from the mark/NAT rule, or `pwhy fix apply pktinfo-oif`",
+		 req);
+	return 1;
 }
 
 static int busier(const void *a, const void *b)
@@ -93,27 +176,38 @@ int report_explain_new(struct report_explainer *x, const struct report_snapshot 
 		if (explainable(x, &s->flows[i]))
 			todo[n++] = &s->flows[i];
 	qsort(todo, n, sizeof(*todo), busier);
-	for (size_t i = 0; i < n && done < max; i++) {
+	/* flows with nothing to say cost lookups too: bound the work of one call */
+	for (size_t i = 0; i < n && done < max && i < 4 * (size_t)max; i++) {
 		struct pwhy_event ev;
 		struct finding f;
 		struct report_explained *e;
 		char where[96] = "";
 
+		int got;
+
 		event_from_flow(todo[i], &ev);
 		if (x->location)
 			x->location(x->ctx, ev.drop.location, where, sizeof(where));
-		if (no_sk_explain(&ev, where, x->host, &f) != 1) {
-			x->failed++;
-			continue;
+		if (no_sk_flow(x, todo[i])) {
+			if (no_sk_explain(&ev, where, x->host, &f) != 1) {
+				x->failed++;
+				continue;	/* asked again later */
+			}
+			got = 1;
+		} else {
+			got = oif_lost_explain(x, todo[i], where, &f);
 		}
 		e = slot(x);
 		if (!e)
 			break;
 		e->key = todo[i]->k;
 		e->f = f;
+		e->none = !got;
 		e->when_s = now_s;
-		x->explained++;
-		done++;
+		if (got) {
+			x->explained++;
+			done++;
+		}
 	}
 	free(todo);
 	return done;

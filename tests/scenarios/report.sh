@@ -1,13 +1,15 @@
 #!/bin/bash
 # backend-independent
 # pwhy report on a mixed workload in a throwaway netns: datagrams to a closed UDP port (v4 and
-# v6) plus the tproxy reply from a socket without IP_TRANSPARENT (seed 001). The NO_SOCKET count
-# must equal the netns's own UdpNoPorts + Udp6NoPorts counters, and the findings must explain the
-# drops. Markdown with --duration, JSON with --interval and Ctrl-C, a healthy netns that stays
+# v6), the tproxy reply from a socket without IP_TRANSPARENT (seed 001), datagrams sent with
+# IP_PKTINFO whose LOCAL_OUT reroute finds no route (seed 000) and, beside them, datagrams a plain
+# netfilter DROP rule discards (same reason, no finding). The NO_SOCKET count must equal the
+# netns's own UdpNoPorts + Udp6NoPorts counters, NETFILTER_DROP its IpOutDiscards, and the
+# findings must explain the drops. Markdown with --duration, JSON with --interval and Ctrl-C, a healthy netns that stays
 # silent, and the exit codes of bad input and of a non-root user.
 . "$(dirname "$0")/lib.sh"
 SCENARIO=report
-N4=23 N6=11
+N4=23 N6=11 NOIF=7 NDROP=4
 
 # no_ports NS: UdpNoPorts + Udp6NoPorts as that netns counts them
 no_ports() {
@@ -15,6 +17,12 @@ no_ports() {
 		/^Udp: / { if (!hdr) { for (i = 2; i <= NF; i++) col[$i] = i; hdr = 1 } else v4 = $col["NoPorts"] }
 		/^Udp6NoPorts/ { v6 = $2 }
 		END { print v4 + v6 }' /proc/net/snmp /proc/net/snmp6
+}
+
+# out_discards NS: IpOutDiscards as that netns counts them
+out_discards() {
+	ip netns exec "$1" awk '/^Ip: / { if (!hdr) { for (i = 2; i <= NF; i++) col[$i] = i; hdr = 1 }
+		else print $col["OutDiscards"] }' /proc/net/snmp
 }
 
 # wait_ready ERRFILE PID: until pwhy says it is tracing (30 s: emulated kernels are slow)
@@ -43,18 +51,30 @@ tproxy_rules $T 4 127.0.0.1 || { TPROXY=0; bad "TPROXY rules could not be instal
 nt $T tproxy-proxy --listen 127.0.0.1:15353 --reply-mode plain --count 0 --timeout 120000 \
 	--ready-file $WORK/ready >$WORK/proxy &
 wait_file $WORK/ready || bad "the tproxy proxy did not start"
+# seed 000 without a fallback: 192.0.2.77 is reachable only through OB (a rule for that oif);
+# the main table says unreachable, which is what the reroute (oif 0, mark 2) finds
+veth $T ob$$ $P pb$$
+ip -n $T addr add 10.79.0.1/24 dev ob$$; ip -n $P addr add 10.79.0.2/24 dev pb$$
+ip -n $T route add 192.0.2.77/32 via 10.79.0.2 dev ob$$ table 77
+ip -n $T rule add oif ob$$ lookup 77
+ip -n $T route add unreachable 192.0.2.77/32
+ip netns exec $T iptables -t mangle -A OUTPUT -p udp --dport 9999 -j MARK --set-mark 2
+# and a plain DROP rule: the same drop reason, nothing lost about the oif
+ip netns exec $T iptables -A OUTPUT -p udp --dport 7777 -j DROP
 
 # the workload: closed ports v4 and v6, then one DNS query through the tproxy whose reply dies
 workload() {
 	nt $T udp-send --to 127.0.0.1:9 --count $N4 --payload x >/dev/null
 	nt $T udp-send --to '[::1]:9' --count $N6 --payload x >/dev/null
+	nt $T udp-send --to 192.0.2.77:9999 --pktinfo-if ob$$ --count $NOIF --payload x >/dev/null 2>&1
+	nt $T udp-send --to 10.78.0.2:7777 --count $NDROP --payload x >/dev/null 2>&1
 	[ $TPROXY = 1 ] && nt $T udp-send --to 198.51.100.53:53 --connect --wait-reply --timeout 2000 >$WORK/client.$1
 	return 0
 }
 
 # ---------------------------------------------------------------- Markdown, --duration
 out=$WORK/report.md
-before=$(no_ports $T)
+before=$(no_ports $T); obefore=$(out_discards $T)
 "$PWHY" report --duration 10 --output-markdown --filter-netns $T >$out 2>$out.err &
 pid=$!
 if wait_ready $out.err $pid; then
@@ -68,6 +88,13 @@ if wait_ready $out.err $pid; then
 	else bad "markdown: the kernel counted only $want NoPorts drops (sent $N4 + $N6 + $TPROXY)"; fi
 	expect_grep $out "^\| NO_SOCKET \| $want \| " "markdown: NO_SOCKET count equals UdpNoPorts + Udp6NoPorts ($want)"
 	expect_grep $out "^#### By reason" "markdown: a by-reason table"
+	owant=$(( $(out_discards $T) - obefore ))
+	if [ $owant = $((NOIF + NDROP)) ]; then ok "markdown: the kernel counted $owant IpOutDiscards"
+	else bad "markdown: the kernel counted $owant IpOutDiscards (sent $NOIF + $NDROP to be dropped)"; fi
+	expect_grep $out "^\| NETFILTER_DROP \| $owant \| " "markdown: NETFILTER_DROP count equals IpOutDiscards ($owant)"
+	expect_grep $out "^- \*\*oif-change\*\* \($NOIF drops, 1 flow\): .*sent through ob$$:[0-9]+, but a LOCAL_OUT reroute keyed by mark 0x2 and oif 0 .*finds no route" "markdown: the lost oif is explained, only for the pktinfo flow"
+	expect_grep $out "reroute_mark=2" "markdown: the reroute's mark is a fact"
+	expect_no_grep $out "^- .*:7777" "markdown: the plain DROP rule's flow gets no finding"
 	expect_grep $out "^\| \`__udp4_lib_rcv\+0x[0-9a-f]+\` \| NO_SOCKET \| " "markdown: the v4 drop location is symbolized"
 	expect_grep $out "^\| \`__udp6_lib_rcv\+0x[0-9a-f]+\` \| NO_SOCKET \| " "markdown: the v6 drop location is symbolized"
 	expect_grep $out "^\| [0-9]+ \| lo:1 \| [0-9]+ \| NO_SOCKET $want" "markdown: netns/device table names lo"

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include "check.h"
 #include "pwhy/report.h"
+#include "pwhy/route_get.h"
 
 #define NO_SOCKET 3
 #define NETFILTER_DROP 12
@@ -362,6 +363,81 @@ static void test_explain(void)
 	report_explainer_free(&x);
 }
 
+/* The routing as the fake knows it: one route to 10.9.0.9, only through ifindex 3 (an `oif`
+ * rule); any other oif gets EHOSTUNREACH. */
+static int fake_route_calls;
+static int fake_route(void *ctx, __u32 ns, const struct route_query *q, int *oif)
+{
+	fake_route_calls++;
+	if (q->oif == 3) {
+		*oif = 3;
+		return 0;
+	}
+	return -EHOSTUNREACH;
+}
+
+static int open_route(void *ctx, __u32 ns, const struct route_query *q, int *oif)
+{
+	fake_route_calls++;
+	*oif = 2;
+	return 0;
+}
+
+static void test_explain_oif(void)
+{
+	struct fake_host fh = { 0 };
+	struct hostinfo h = { fake_link, fake_owners, fake_sysctl, fake_socks, &fh };
+	struct report_explainer x = { .host = &h, .reason_no_socket = NO_SOCKET,
+				      .location = fake_location, .route = fake_route };
+	struct report_flow_row *lost, *plain, *bound, *fwd;
+	const struct finding *f;
+	struct snap a;
+	struct report r;
+	struct report_meta m = meta(1);
+
+	snap_init(&a);
+	add_reason(&a, NETFILTER_DROP, 17);
+	/* sent through ifindex 3, socket unbound, mark 2: the reroute finds nothing */
+	lost = add_flow4(&a, 7, NETFILTER_DROP, "10.9.1.1", 4000, "10.9.0.9", 9999, 7);
+	lost->v.local_out = 1; lost->v.route_ifindex = 3; lost->v.mark = 2;
+	/* a socket bound to the device the route took: nothing was lost */
+	bound = add_flow4(&a, 7, NETFILTER_DROP, "10.9.1.1", 4001, "10.9.0.9", 9999, 9);
+	bound->v.local_out = 1; bound->v.route_ifindex = 3; bound->v.sk_bound_dev_if = 3;
+	/* not sent by a local socket (forwarded): never asked */
+	fwd = add_flow4(&a, 7, NETFILTER_DROP, "10.9.1.1", 4002, "10.9.0.9", 9999, 1);
+	fwd->v.route_ifindex = 3;
+
+	fake_route_calls = 0;
+	CHECK(report_explain_new(&x, &a.s, 10, 1.0) == 1);
+	CHECK(fake_route_calls == 2);		/* the reroute's keys, then the sender's oif */
+	f = report_explained_get(&x, &lost->k);
+	CHECK(f && f->kind == FINDING_OIF_CHANGE);
+	CHECK(f && strstr(f->summary, "mark 0x2 and oif 0") && strstr(f->summary, "finds no route"));
+	CHECK(f && !strcmp(finding_get(f, "reroute_mark"), "2"));
+	CHECK(f && !strcmp(finding_get(f, "reroute_err"), "-113"));
+	CHECK(report_explained_get(&x, &bound->k) == NULL);
+	CHECK(report_explained_get(&x, &fwd->k) == NULL);
+	/* asked once: a second pass costs nothing */
+	CHECK(report_explain_new(&x, &a.s, 10, 2.0) == 0);
+	CHECK(fake_route_calls == 2);
+	/* listed although only the busiest flow (bound, 9 drops) is in the top 1 */
+	CHECK(report_build(&a.s, &m, &names, &x, &r) == 0);
+	CHECK(r.nflows == 1 && r.nfindings == 1 && r.findings[0].drops == 7);
+	report_free(&r);
+	report_explainer_free(&x);
+
+	/* healthy: a plain DROP rule, the reroute's keys route fine → no finding, remembered */
+	plain = lost;
+	memset(&x, 0, sizeof(x));
+	x.host = &h; x.reason_no_socket = NO_SOCKET; x.route = open_route;
+	fake_route_calls = 0;
+	CHECK(report_explain_new(&x, &a.s, 10, 1.0) == 0);
+	CHECK(fake_route_calls == 1);
+	CHECK(report_explained_get(&x, &plain->k) == NULL);
+	CHECK(report_explain_new(&x, &a.s, 10, 2.0) == 0 && fake_route_calls == 1);
+	report_explainer_free(&x);
+}
+
 static void test_explain_cache_ring(void)
 {
 	struct fake_host fh = { 0 };
@@ -584,6 +660,7 @@ int main(void)
 	RUN_TEST(test_window);
 	RUN_TEST(test_build_ranking);
 	RUN_TEST(test_explain);
+	RUN_TEST(test_explain_oif);
 	RUN_TEST(test_explain_cache_ring);
 	RUN_TEST(test_render);
 	RUN_TEST(test_bytes);
