@@ -9,7 +9,7 @@ LOG=$(mktemp -d /tmp/pwhy-test.XXXXXX)
 trap 'rm -rf "$LOG"' EXIT
 
 echo "== this machine: $(uname -r)"
-tests/run-host.sh | tee "$LOG/host"
+tests/run-host.sh --host-extras | tee "$LOG/host"
 grep '^ROW ' "$LOG/host" | sed "s/^ROW kernel=\([^ ]*\)/ROW kernel=\1 (this machine)/" > "$LOG/rows"
 grep -q '^ROW ' "$LOG/host" || echo "ROW kernel=$(uname -r) backend=all passed=0 failed=1 skipped=0" >> "$LOG/rows"
 
