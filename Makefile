@@ -6,18 +6,21 @@
 #   make test        unit tests + scenario lab here, then the kernel matrix in QEMU
 #   make test-host   unit tests + scenario lab on the running kernel only
 #   make bench       throughput/latency ratios against the untraced baseline
+#   make san         pwhy, unit tests and tools with ASan+UBSan into build-san/
+#   make fuzz        libFuzzer targets (tests/fuzz/) into build-fuzz/
 
 CC      ?= gcc
 CLANG   ?= clang
 BPFTOOL ?= bpftool
 STRIP   ?= llvm-strip
 
-BUILD   := build
+BUILD   ?= build
+BIN     ?= pwhy
 ARCH    := x86
 
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-format-truncation \
-	   -Iinclude -I$(BUILD) -D_GNU_SOURCE
+	   -Iinclude -I$(BUILD) -D_GNU_SOURCE $(EXTRA_CFLAGS)
 LDLIBS  := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz) -lpcap -lpthread
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
@@ -39,10 +42,10 @@ TOOL_SRCS  := $(wildcard tests/tools/*.c)
 TOOL_BINS  := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
 
 .SECONDARY:
-.PHONY: all deps demo test test-host test-unit bench clean vmlinux tools unit
-all: pwhy tools unit
+.PHONY: all deps demo test test-host test-unit bench clean vmlinux tools unit san fuzz fuzz-targets
+all: $(BIN) tools unit
 
-pwhy: $(CMD_OBJS) $(BUILD)/libpwhy.a
+$(BIN): $(CMD_OBJS) $(BUILD)/libpwhy.a
 	$(CC) $(CFLAGS) -o $@ $(CMD_OBJS) $(BUILD)/libpwhy.a $(LDLIBS)
 
 $(BUILD)/libpwhy.a: $(LIB_OBJS)
@@ -73,6 +76,23 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libpwhy.a $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libpwhy.a $(LDLIBS)
 
+# Sanitized and fuzzing builds: the same sources with clang into their own directories, so the
+# normal build is never touched. Any sanitizer report is fatal (no recovery).
+SAN_FLAGS  := -Wno-unknown-warning-option -O1 -g -fno-omit-frame-pointer -fno-sanitize-recover=all
+san:
+	$(MAKE) BUILD=build-san BIN=build-san/pwhy CC=$(CLANG) \
+		EXTRA_CFLAGS="$(SAN_FLAGS) -fsanitize=address,undefined" all
+
+FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+fuzz:
+	$(MAKE) BUILD=build-fuzz BIN=build-fuzz/pwhy CC=$(CLANG) \
+		EXTRA_CFLAGS="$(SAN_FLAGS) -fsanitize=fuzzer-no-link,address,undefined" fuzz-targets
+fuzz-targets: $(FUZZ_BINS)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/libpwhy.a $(HDRS) $(wildcard tests/fuzz/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -Itests/fuzz -o $@ $< $(BUILD)/libpwhy.a $(LDLIBS)
+
 # vmlinux.h is checked in (generated from a 6.18 kernel's BTF): CO-RE relocates every field
 # access at load time, and a fixed header keeps builds identical on every machine.
 vmlinux:
@@ -84,7 +104,7 @@ deps:
 demo: all
 	tests/demo.sh
 
-test: all
+test: all san fuzz
 	tests/run-all.sh
 
 test-host: all
@@ -97,4 +117,4 @@ bench: all
 	bench/run.sh
 
 clean:
-	rm -rf $(BUILD) pwhy
+	rm -rf $(BUILD) pwhy build-san build-fuzz

@@ -147,8 +147,23 @@ static void on_send_event(struct correlator *c, const struct pwhy_event *ev)
 	}
 }
 
-void correlate_event(struct correlator *c, const struct pwhy_event *ev)
+/* Names the kernel copied into fixed-size fields hold at most 15 characters and a NUL; a record
+ * that lacks the NUL (a bug, or a torn record) must not make the readers below run past it. */
+static void terminate_names(struct pwhy_event *ev)
 {
+	ev->comm[sizeof(ev->comm) - 1] = 0;
+	ev->ifname[sizeof(ev->ifname) - 1] = 0;
+	if (ev->kind == PWHY_EV_DROP)
+		ev->drop.sender_comm[sizeof(ev->drop.sender_comm) - 1] = 0;
+	if (ev->kind == PWHY_EV_FIB)
+		ev->fib.nh_ifname[sizeof(ev->fib.nh_ifname) - 1] = 0;
+}
+
+void correlate_event(struct correlator *c, const struct pwhy_event *raw)
+{
+	struct pwhy_event copy = *raw, *ev = &copy;
+
+	terminate_names(ev);
 	if (c->print_events && c->render)
 		render_event(c->render, ev);
 	if (ev->send_id)

@@ -59,6 +59,16 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
 /* ------------------------------------------------------------------------------------------ */
 /* Compilation with libpcap                                                                   */
 
+/* The expression as one line: control characters (a newline in an argument) shown as '?' */
+static void printable(const char *s, char *out, size_t len)
+{
+	size_t i;
+
+	for (i = 0; s[i] && i + 1 < len; i++)
+		out[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+	out[i] = 0;
+}
+
 int pwhy_filter_compile(const char *expr, int dlt, struct sock_filter **insns, size_t *n,
 			char *err, size_t errlen)
 {
@@ -81,8 +91,22 @@ int pwhy_filter_compile(const char *expr, int dlt, struct sock_filter **insns, s
 	}
 	memset(&prog, 0, sizeof(prog));
 	if (pcap_compile(p, &prog, expr, 1, PCAP_NETMASK_UNKNOWN) != 0) {
-		set_err(err, errlen, "filter '%s': %s", expr, pcap_geterr(p));
+		char msg[PCAP_ERRBUF_SIZE], shown[256];
+		size_t toklen;
+		long pos;
+
+		snprintf(msg, sizeof(msg), "%s", pcap_geterr(p));
 		pcap_close(p);
+		printable(expr, shown, sizeof(shown));
+		pos = pwhy_filter_error_pos(expr, dlt, msg, &toklen);
+		if (pos >= 0 && toklen)
+			set_err(err, errlen, "filter '%s': %s at column %ld ('%.*s')", shown, msg,
+				pos + 1, (int)toklen, shown + pos);
+		else if (pos >= 0)
+			set_err(err, errlen, "filter '%s': %s at column %ld (end of expression)",
+				shown, msg, pos + 1);
+		else
+			set_err(err, errlen, "filter '%s': %s", shown, msg);
 		return -EINVAL;
 	}
 	copy = calloc(prog.bf_len ? prog.bf_len : 1, sizeof(*copy));

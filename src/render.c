@@ -53,29 +53,44 @@ static void header(struct render *r)
 		"PROCESS", "NETNS", "MARK", "IFACE", "PROTO", "LEN", "TUPLE", "FUNC");
 }
 
+/* A fixed-size name from the kernel: terminated, one line (a task may name itself "a\nb") */
+static const char *kernel_name(const char *src, size_t n, char *buf)
+{
+	size_t i;
+
+	for (i = 0; i < n && src[i]; i++)
+		buf[i] = (unsigned char)src[i] < 0x20 || src[i] == 0x7f ? '?' : src[i];
+	buf[i] = 0;
+	return buf;
+}
+
 void render_event(struct render *r, const struct pwhy_event *ev)
 {
 	char probe[64], tuple[160], ifname[48], proc[48], extra[160] = "", reason[64], loc[96];
+	char comm[PWHY_COMM_LEN + 1], ifn[PWHY_IFNAMSIZ + 1];
 
 	if (ev->kind != PWHY_EV_PATH && ev->kind != PWHY_EV_DROP)
 		return;
+	kernel_name(ev->comm, PWHY_COMM_LEN, comm);
+	kernel_name(ev->ifname, PWHY_IFNAMSIZ, ifn);
 	render_probe_name(r, ev, probe, sizeof(probe));
 	fmt_tuple(&ev->tuple, tuple, sizeof(tuple));
-	fmt_ifname(ev->ifname, ev->ifindex, ifname, sizeof(ifname));
-	snprintf(proc, sizeof(proc), "%s:%u", ev->comm, ev->pid);
+	fmt_ifname(ifn, ev->ifindex, ifname, sizeof(ifname));
+	snprintf(proc, sizeof(proc), "%s:%u", comm, ev->pid);
 	if (ev->kind == PWHY_EV_DROP) {
 		render_drop_reason(r, ev->drop.reason, reason, sizeof(reason));
 		ksym_format(ev->drop.location, loc, sizeof(loc));
 		snprintf(extra, sizeof(extra), "(%s) @%s", reason, loc);
 	}
 	if (r->json) {
-		char esc[256];
+		char esc[256], esc_if[128];
 
 		fprintf(r->out, "{\"skb\":\"0x%llx\",\"cpu\":%u,\"process\":\"%s\",\"pid\":%u,"
 			"\"netns\":%u,\"mark\":%u,\"ifindex\":%d,\"ifname\":\"%s\",\"proto\":\"0x%04x\","
 			"\"len\":%u,\"tuple\":\"%s\",\"probe\":\"%s\",\"ts_ns\":%llu",
-			(unsigned long long)ev->skb, ev->cpu, fmt_json_escape(ev->comm, esc, sizeof(esc)),
-			ev->pid, ev->netns, ev->mark, ev->ifindex, ev->ifname, ev->eth_proto, ev->len,
+			(unsigned long long)ev->skb, ev->cpu, fmt_json_escape(comm, esc, sizeof(esc)),
+			ev->pid, ev->netns, ev->mark, ev->ifindex,
+			fmt_json_escape(ifn, esc_if, sizeof(esc_if)), ev->eth_proto, ev->len,
 			tuple, probe, (unsigned long long)ev->ts_ns);
 		if (ev->kind == PWHY_EV_DROP)
 			fprintf(r->out, ",\"drop_reason\":\"%s\",\"location\":\"%s\"", reason, loc);

@@ -24,16 +24,8 @@ static void on_signal(int sig)
 struct loop {
 	struct correlator corr;
 	unsigned long long events;
+	double deadline;
 };
-
-static int on_event(const struct pwhy_event *ev, void *ctx)
-{
-	struct loop *l = ctx;
-
-	l->events++;
-	correlate_event(&l->corr, ev);
-	return 0;
-}
 
 static double now_s(void)
 {
@@ -41,6 +33,19 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int on_event(const struct pwhy_event *ev, void *ctx)
+{
+	struct loop *l = ctx;
+
+	l->events++;
+	correlate_event(&l->corr, ev);
+	/* a ring buffer poll lasts as long as events keep coming: under a flood, leave it
+	 * (-EINTR, the event is consumed) so that Ctrl-C and --timeout are honoured */
+	if (!(l->events & 255) && (stop_requested || (l->deadline && now_s() >= l->deadline)))
+		return -EINTR;
+	return 0;
 }
 
 /* The child waits for a byte on a pipe so that it runs only once tracing is ready. */
@@ -119,7 +124,7 @@ int session_run(const struct session_opts *o, struct session_result *res)
 		backend_name(tracer_backend(t)), tracer_nattached(t),
 		o->command ? "" : "; Ctrl-C to stop");
 	if (o->timeout_s > 0)
-		deadline = now_s() + o->timeout_s;
+		deadline = l.deadline = now_s() + o->timeout_s;
 	if (o->command) {
 		child = spawn(o->command, &go);
 		if (child < 0) {

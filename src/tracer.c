@@ -92,13 +92,19 @@ static int compile_one(const char *expr, int dlt, struct bpf_insn **out, size_t 
 
 static int filter_prepare(struct tracer *t, const char *expr, char *err, size_t errlen)
 {
-	char e2[256] = "", e3[256] = "";
+	char e2[512] = "", e3[512] = "";
 	int r2, r3;
 
 	r2 = compile_one(expr, PWHY_DLT_EN10MB, &t->filter_l2, &t->filter_l2_n, e2, sizeof(e2));
 	r3 = compile_one(expr, PWHY_DLT_RAW, &t->filter_l3, &t->filter_l3_n, e3, sizeof(e3));
 	if (r2 && r3) {
-		snprintf(err, errlen, "bad filter '%s': %s", expr, e2[0] ? e2 : e3);
+		const char *e = e2[0] ? e2 : e3;
+
+		/* compile errors already name the expression ("filter 'EXPR': ...") */
+		if (!strncmp(e, "filter '", 8))
+			snprintf(err, errlen, "bad %s", e);
+		else
+			snprintf(err, errlen, "bad filter '%s': %s", expr, e);
 		return r2;
 	}
 	/* an expression that needs a MAC header (ether, vlan, arp) never matches L3-only skbs */

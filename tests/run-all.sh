@@ -9,7 +9,7 @@ LOG=$(mktemp -d /tmp/pwhy-test.XXXXXX)
 trap 'rm -rf "$LOG"' EXIT
 
 echo "== this machine: $(uname -r)"
-tests/run-host.sh | tee "$LOG/host"
+tests/run-host.sh --host-extras | tee "$LOG/host"
 grep '^ROW ' "$LOG/host" | sed "s/^ROW kernel=\([^ ]*\)/ROW kernel=\1 (this machine)/" > "$LOG/rows"
 grep -q '^ROW ' "$LOG/host" || echo "ROW kernel=$(uname -r) backend=all passed=0 failed=1 skipped=0" >> "$LOG/rows"
 
@@ -22,7 +22,8 @@ else
 	KERNELS=$(awk '!/^#/ && NF {print $1}' tests/vm/kernels.list)
 	for k in $KERNELS; do
 		tests/vm/fetch-kernels.sh "$k" >/dev/null 2>&1	# serialise downloads before the boots
-		( tests/vm/vm-run.sh "$k" -- tests/run-host.sh > "$LOG/vm-$k" 2>&1; echo $? > "$LOG/vm-$k.rc" ) &
+		# the soak runs 600 s here, a minute in emulation (the VM has its own time limit)
+		( PWHY_SOAK_SECONDS=${PWHY_VM_SOAK_SECONDS:-60} tests/vm/vm-run.sh "$k" -- tests/run-host.sh > "$LOG/vm-$k" 2>&1; echo $? > "$LOG/vm-$k.rc" ) &
 	done
 	wait
 	for k in $KERNELS; do

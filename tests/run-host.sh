@@ -1,17 +1,22 @@
 #!/bin/bash
 # Unit tests and the scenario lab on the running kernel, once per backend it supports.
-#   tests/run-host.sh [--unit-only] [--backends "fentry kprobe tracepoint"]
+#   tests/run-host.sh [--unit-only] [--host-extras] [--backends "fentry kprobe tracepoint"]
+# --host-extras adds the sets that run once per `make test`, on the build machine only: the unit
+# tests and two scenarios under ASan+UBSan (tests/run-san.sh) and the fuzz targets for a bounded
+# time (tests/run-fuzz.sh); they need `make san fuzz`.
 # Prints each case's ok/not ok line, one "ROW kernel=K backend=B passed=N failed=M skipped=S"
 # line per backend, and finally "N passed, N failed, N skipped". Exit status 1 on any failure.
 set -u
 cd "$(dirname "$0")/.."
 UNIT_ONLY=0
+EXTRAS=0
 BACKENDS=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	--unit-only) UNIT_ONLY=1 ;;
+	--host-extras) EXTRAS=1 ;;
 	--backends) BACKENDS=$2; shift ;;
-	*) echo "usage: $0 [--unit-only] [--backends LIST]" >&2; exit 2 ;;
+	*) echo "usage: $0 [--unit-only] [--host-extras] [--backends LIST]" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -44,6 +49,14 @@ for t in build/tests/test_*; do
 	[ -x "$t" ] && run_set "$(basename "$t")" "$t"
 done
 row unit
+if [ $EXTRAS = 1 ]; then
+	for set in san fuzz; do
+		P=0 F=0 S=0 t0=$(date +%s)
+		run_set "$set" tests/run-$set.sh
+		echo "# $set set took $(( $(date +%s) - t0 )) s"
+		row "$set"
+	done
+fi
 if [ $UNIT_ONLY = 0 ]; then
 	if [ -z "$BACKENDS" ]; then
 		BACKENDS=$(./pwhy backends --supported)

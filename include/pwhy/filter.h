@@ -82,6 +82,13 @@ void pwhy_filter_free_cbpf(struct sock_filter *insns);
 int pwhy_filter_translate(const struct sock_filter *cbpf, size_t n, struct bpf_insn **out,
 			  size_t *out_n, char *err, size_t errlen);
 
+/*
+ * Where libpcap's error `pcap_msg` for `expr` lies: the byte offset of the offending token (its
+ * length in *toklen), strlen(expr) with *toklen 0 when the expression ends too early, or -1 when
+ * it cannot be told. Used by pwhy_filter_compile() to add "at column N ('token')".
+ */
+long pwhy_filter_error_pos(const char *expr, int dlt, const char *pcap_msg, size_t *toklen);
+
 /* pwhy_filter_compile() followed by pwhy_filter_translate(). */
 int pwhy_filter_build(const char *expr, int dlt, struct bpf_insn **out, size_t *out_n,
 		      char *err, size_t errlen);
