@@ -11,6 +11,7 @@
 #include "pwhy/btf_info.h"
 #include "pwhy/correlate.h"
 #include "pwhy/hostinfo.h"
+#include "pwhy/pcap_out.h"
 #include "pwhy/render.h"
 #include "pwhy/session.h"
 
@@ -23,6 +24,7 @@ static void on_signal(int sig)
 
 struct loop {
 	struct correlator corr;
+	struct pcap_out *pcap;		/* -w */
 	unsigned long long events;
 };
 
@@ -31,7 +33,33 @@ static int on_event(const struct pwhy_event *ev, void *ctx)
 	struct loop *l = ctx;
 
 	l->events++;
+	/* queued first: a finding this event triggers goes into its packet's comment */
+	if (l->pcap)
+		pcap_out_event(l->pcap, ev);
 	correlate_event(&l->corr, ev);
+	return 0;
+}
+
+static void on_finding(const struct finding *f, void *ctx)
+{
+	struct loop *l = ctx;
+
+	if (l->pcap)
+		pcap_out_finding(l->pcap, f);
+}
+
+/* Close -w's file; -EIO when it could not be written completely (message printed). */
+static int pcap_done(struct loop *l, const char *path)
+{
+	long long n;
+
+	if (!l->pcap)
+		return 0;
+	n = pcap_out_close(l->pcap);
+	l->pcap = NULL;
+	if (n < 0)
+		return -EIO;
+	fprintf(stderr, "pwhy: wrote %lld packets to %s\n", n, path);
 	return 0;
 }
 
@@ -86,6 +114,10 @@ int session_run(const struct session_opts *o, struct session_result *res)
 
 	memset(res, 0, sizeof(*res));
 	res->child_status = -1;
+	if (o->pcap_once && !o->pcap_file) {
+		fprintf(stderr, "pwhy: --pcap-once needs -w FILE\n");
+		return -EINVAL;
+	}
 	if (o->output_file) {
 		rnd.out = fopen(o->output_file, "w");
 		if (!rnd.out) {
@@ -94,6 +126,16 @@ int session_run(const struct session_opts *o, struct session_result *res)
 		}
 	}
 	rnd.btf = pwhy_vmlinux_btf();
+	/* before anything is attached: a bad -w path is a usage error */
+	if (o->pcap_file) {
+		l.pcap = pcap_out_open(o->pcap_file, o->pcap_once, &rnd);
+		if (!l.pcap) {
+			fprintf(stderr, "pwhy: cannot write %s: %s\n", o->pcap_file, strerror(errno));
+			if (rnd.out != stdout)
+				fclose(rnd.out);
+			return -EINVAL;
+		}
+	}
 	l.corr.host = hostinfo_live();
 	l.corr.render = &rnd;
 	l.corr.print_events = o->print_events;
@@ -101,6 +143,8 @@ int session_run(const struct session_opts *o, struct session_result *res)
 	l.corr.explain_route = o->explain_route;
 	l.corr.kinds_mask = o->kinds_mask;
 	l.corr.reason_no_socket = ~0u;
+	l.corr.on_finding = on_finding;
+	l.corr.ctx = &l;
 	if (rnd.btf && (v = btf_drop_reason_value(rnd.btf, "NO_SOCKET")) >= 0)
 		l.corr.reason_no_socket = v;
 	correlate_init(&l.corr);
@@ -111,6 +155,7 @@ int session_run(const struct session_opts *o, struct session_result *res)
 	r = tracer_open(&o->tracer, on_event, &l, &t, err, sizeof(err));
 	if (r) {
 		fprintf(stderr, "pwhy: %s\n", err);
+		pcap_done(&l, o->pcap_file);
 		if (rnd.out != stdout)
 			fclose(rnd.out);
 		return r;
@@ -123,9 +168,11 @@ int session_run(const struct session_opts *o, struct session_result *res)
 	if (o->command) {
 		child = spawn(o->command, &go);
 		if (child < 0) {
+			r = -errno;
 			fprintf(stderr, "pwhy: cannot start %s: %s\n", o->command[0], strerror(errno));
 			tracer_close(t);
-			return -errno;
+			pcap_done(&l, o->pcap_file);
+			return r;
 		}
 		if (write(go, "g", 1) != 1)
 			fprintf(stderr, "pwhy: warning: could not release the command\n");
@@ -137,6 +184,8 @@ int session_run(const struct session_opts *o, struct session_result *res)
 			fprintf(stderr, "pwhy: ring buffer: %s\n", strerror(-r));
 			break;
 		}
+		if (l.pcap)
+			pcap_out_tick(l.pcap, now_s() * 1e9);
 		if (deadline && now_s() >= deadline)
 			break;
 		if (child > 0 && waitpid(child, &res->child_status, WNOHANG) == child) {
@@ -164,7 +213,8 @@ int session_run(const struct session_opts *o, struct session_result *res)
 	else if (o->tracer.verbose)
 		fprintf(stderr, "pwhy: %llu events, 0 lost\n", l.events);
 	tracer_close(t);
+	r = pcap_done(&l, o->pcap_file);
 	if (rnd.out != stdout)
 		fclose(rnd.out);
-	return 0;
+	return r;
 }
