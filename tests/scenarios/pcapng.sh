@@ -43,7 +43,7 @@ trace_with() {
 	local srv=$!
 	"$PWHY" trace --backend "$BACKEND" --timeout 6 --filter-netns $A "$@" udp >$out 2>$out.err &
 	local pw=$!
-	for _ in $(seq 200); do grep -q "tracing with" $out.err 2>/dev/null && break; sleep 0.05; done
+	for _ in $(seq 1200); do grep -q "tracing with" $out.err 2>/dev/null && break; sleep 0.05; done
 	wait_file $WORK/ready
 	nt $A udp-send --to 10.213.7.2:5000 --payload delivered >/dev/null
 	nt $A udp-send --to 10.213.7.2:9 --payload closed >/dev/null
