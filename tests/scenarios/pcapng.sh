@@ -96,13 +96,14 @@ else
 	bad "nothing in the file 2 s after the traffic while pwhy still ran"
 fi
 
-# --- one packet per skb: the first event of each skb lifetime (a free ends it, the address
-# may be reused by the next skb)
+# --- one packet per skb: the first event of each skb lifetime (the kfree_skb/consume_skb
+# tracepoints end it and the address may be reused by the next skb; the function probes
+# kfree_skb_reason & co. do not end it)
 F=$WORK/once.pcapng
 trace_with $WORK/once -w "$F" --pcap-once
 expect_status "$(cat $WORK/once.status)" 0 "trace -w --pcap-once exits 0" $WORK/once
 awk '$1 ~ /^0x/ { if (!($1 in live)) { print $1, $10; live[$1] = 1 }
-		  if ($10 ~ /^(kfree_skb|consume_skb)/) delete live[$1] }' $WORK/once | sort >$WORK/once.first
+		  if ($10 ~ /^kfree_skb\(/ || $10 == "consume_skb") delete live[$1] }' $WORK/once | sort >$WORK/once.first
 nfirst=$(wc -l <$WORK/once.first)
 npk=$(tshark -r "$F" 2>/dev/null | wc -l)
 nev=$(grep -c '^0x' $WORK/once)
