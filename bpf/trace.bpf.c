@@ -199,10 +199,15 @@ static __always_inline struct pwhy_event *skb_event(struct sk_buff *skb, __u16 k
 	ev->eth_proto = skb_tuple(skb, &v, &ev->tuple);
 	ev->pkt_l2 = v.l2;
 	if (cfg_flags & PWHY_CFG_COPY_PKT) {
-		__u32 n = v.len < PWHY_PKT_SNAP ? v.len : PWHY_PKT_SNAP;
+		__u64 n = v.len;
 
+		/* keep the clamp a real compare on the register passed as the size */
+		if (n > PWHY_PKT_SNAP)
+			n = PWHY_PKT_SNAP;
+		barrier_var(n);
 		if (bpf_probe_read_kernel(ev->pkt, n, (void *)v.pkt) == 0)
 			ev->pkt_len = n;
+		ev->pkt_wirelen = v.wirelen;
 	}
 	st = current_send();
 	if (st)

@@ -11,7 +11,7 @@
 enum {
 	OPT_BACKEND = 256, OPT_TIMEOUT, OPT_JSON, OPT_FILTER_FUNC, OPT_ALL, OPT_NETNS, OPT_MARK,
 	OPT_IFNAME, OPT_NO_TRACK, OPT_EXPLAIN, OPT_RINGBUF, OPT_TIMESTAMP, OPT_OUTFILE,
-	OPT_VERBOSE, OPT_FINDINGS_ONLY, OPT_HELP,
+	OPT_VERBOSE, OPT_FINDINGS_ONLY, OPT_HELP, OPT_WRITE, OPT_PCAP_ONCE,
 };
 
 const struct option common_long_opts[COMMON_OPTS_COUNT + 1] = {
@@ -30,6 +30,8 @@ const struct option common_long_opts[COMMON_OPTS_COUNT + 1] = {
 	{ "output-file", required_argument, NULL, OPT_OUTFILE },
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },
 	{ "findings-only", no_argument, NULL, OPT_FINDINGS_ONLY },
+	{ "write", required_argument, NULL, OPT_WRITE },
+	{ "pcap-once", no_argument, NULL, OPT_PCAP_ONCE },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
 };
@@ -120,6 +122,12 @@ int common_opt(int opt, const char *arg, struct session_opts *o)
 	case 'v':
 	case OPT_VERBOSE: o->tracer.verbose = true; return 1;
 	case OPT_FINDINGS_ONLY: o->print_events = false; return 1;
+	case 'w':
+	case OPT_WRITE:
+		o->pcap_file = arg;
+		o->tracer.copy_pkt = true;
+		return 1;
+	case OPT_PCAP_ONCE: o->pcap_once = true; return 1;
 	default:
 		return 0;
 	}
@@ -131,6 +139,9 @@ void common_usage(FILE *f)
 	      "      --timeout S        stop after S seconds\n"
 	      "      --output-json      one JSON object per line (events and findings)\n"
 	      "      --output-file F    write output to F\n"
+	      "  -w, --write FILE       also write the traced packets to FILE as pcap-ng, one per event,\n"
+	      "                         with probe, skb, netns, device and findings in the comment\n"
+	      "      --pcap-once        with -w: one packet per skb (its first event)\n"
 	      "      --timestamp        prefix event lines with the kernel timestamp (ns)\n"
 	      "      --findings-only    print findings, not every event\n"
 	      "      --explain-route    explain every route lookup of traced sends (keys, table, result)\n"

@@ -11,6 +11,7 @@
 #include "pwhy/btf_info.h"
 #include "pwhy/correlate.h"
 #include "pwhy/hostinfo.h"
+#include "pwhy/pcap_out.h"
 #include "pwhy/render.h"
 #include "pwhy/session.h"
 
@@ -23,6 +24,7 @@ static void on_signal(int sig)
 
 struct loop {
 	struct correlator corr;
+	struct pcap_out *pcap;		/* -w */
 	unsigned long long events;
 	double deadline;
 };
@@ -40,11 +42,37 @@ static int on_event(const struct pwhy_event *ev, void *ctx)
 	struct loop *l = ctx;
 
 	l->events++;
+	/* queued first: a finding this event triggers goes into its packet's comment */
+	if (l->pcap)
+		pcap_out_event(l->pcap, ev);
 	correlate_event(&l->corr, ev);
 	/* a ring buffer poll lasts as long as events keep coming: under a flood, leave it
 	 * (-EINTR, the event is consumed) so that Ctrl-C and --timeout are honoured */
 	if (!(l->events & 255) && (stop_requested || (l->deadline && now_s() >= l->deadline)))
 		return -EINTR;
+	return 0;
+}
+
+static void on_finding(const struct finding *f, void *ctx)
+{
+	struct loop *l = ctx;
+
+	if (l->pcap)
+		pcap_out_finding(l->pcap, f);
+}
+
+/* Close -w's file; -EIO when it could not be written completely (message printed). */
+static int pcap_done(struct loop *l, const char *path)
+{
+	long long n;
+
+	if (!l->pcap)
+		return 0;
+	n = pcap_out_close(l->pcap);
+	l->pcap = NULL;
+	if (n < 0)
+		return -EIO;
+	fprintf(stderr, "pwhy: wrote %lld packets to %s\n", n, path);
 	return 0;
 }
 
@@ -91,6 +119,10 @@ int session_run(const struct session_opts *o, struct session_result *res)
 
 	memset(res, 0, sizeof(*res));
 	res->child_status = -1;
+	if (o->pcap_once && !o->pcap_file) {
+		fprintf(stderr, "pwhy: --pcap-once needs -w FILE\n");
+		return -EINVAL;
+	}
 	if (o->output_file) {
 		rnd.out = fopen(o->output_file, "w");
 		if (!rnd.out) {
@@ -99,6 +131,16 @@ int session_run(const struct session_opts *o, struct session_result *res)
 		}
 	}
 	rnd.btf = pwhy_vmlinux_btf();
+	/* before anything is attached: a bad -w path is a usage error */
+	if (o->pcap_file) {
+		l.pcap = pcap_out_open(o->pcap_file, o->pcap_once, &rnd);
+		if (!l.pcap) {
+			fprintf(stderr, "pwhy: cannot write %s: %s\n", o->pcap_file, strerror(errno));
+			if (rnd.out != stdout)
+				fclose(rnd.out);
+			return -EINVAL;
+		}
+	}
 	l.corr.host = hostinfo_live();
 	l.corr.render = &rnd;
 	l.corr.print_events = o->print_events;
@@ -106,6 +148,8 @@ int session_run(const struct session_opts *o, struct session_result *res)
 	l.corr.explain_route = o->explain_route;
 	l.corr.kinds_mask = o->kinds_mask;
 	l.corr.reason_no_socket = ~0u;
+	l.corr.on_finding = on_finding;
+	l.corr.ctx = &l;
 	if (rnd.btf && (v = btf_drop_reason_value(rnd.btf, "NO_SOCKET")) >= 0)
 		l.corr.reason_no_socket = v;
 	correlate_init(&l.corr);
@@ -116,6 +160,7 @@ int session_run(const struct session_opts *o, struct session_result *res)
 	r = tracer_open(&o->tracer, on_event, &l, &t, err, sizeof(err));
 	if (r) {
 		fprintf(stderr, "pwhy: %s\n", err);
+		pcap_done(&l, o->pcap_file);
 		if (rnd.out != stdout)
 			fclose(rnd.out);
 		return r;
@@ -128,9 +173,11 @@ int session_run(const struct session_opts *o, struct session_result *res)
 	if (o->command) {
 		child = spawn(o->command, &go);
 		if (child < 0) {
+			r = -errno;
 			fprintf(stderr, "pwhy: cannot start %s: %s\n", o->command[0], strerror(errno));
 			tracer_close(t);
-			return -errno;
+			pcap_done(&l, o->pcap_file);
+			return r;
 		}
 		if (write(go, "g", 1) != 1)
 			fprintf(stderr, "pwhy: warning: could not release the command\n");
@@ -142,6 +189,8 @@ int session_run(const struct session_opts *o, struct session_result *res)
 			fprintf(stderr, "pwhy: ring buffer: %s\n", strerror(-r));
 			break;
 		}
+		if (l.pcap)
+			pcap_out_tick(l.pcap, now_s() * 1e9);
 		if (deadline && now_s() >= deadline)
 			break;
 		if (child > 0 && waitpid(child, &res->child_status, WNOHANG) == child) {
@@ -169,7 +218,8 @@ int session_run(const struct session_opts *o, struct session_result *res)
 	else if (o->tracer.verbose)
 		fprintf(stderr, "pwhy: %llu events, 0 lost\n", l.events);
 	tracer_close(t);
+	r = pcap_done(&l, o->pcap_file);
 	if (rnd.out != stdout)
 		fclose(rnd.out);
-	return 0;
+	return r;
 }

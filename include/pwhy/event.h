@@ -145,6 +145,8 @@ struct pwhy_event {
 		struct pwhy_xmit_facts xmit;
 	};
 	__u8  pkt[PWHY_PKT_SNAP];
+	__u32 pkt_wirelen;	/* length of the whole packet pkt[] starts (original length for -w) */
+	__u32 pad1;
 };
 
 /* Counters in a per-CPU array, read by user space at exit */

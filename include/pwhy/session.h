@@ -15,6 +15,8 @@ struct session_opts {
 	bool print_events;
 	bool explain_route;
 	const char *output_file;
+	const char *pcap_file;		/* -w: pcap-ng of the traced packets */
+	bool pcap_once;			/* --pcap-once: one packet per skb */
 	long kinds_mask;		/* findings to report (0 = all) */
 	char *const *command;		/* run: argv of the command to run, NULL for trace */
 };
