@@ -12,6 +12,7 @@ enum {
 	OPT_BACKEND = 256, OPT_TIMEOUT, OPT_JSON, OPT_FILTER_FUNC, OPT_ALL, OPT_NETNS, OPT_MARK,
 	OPT_IFNAME, OPT_NO_TRACK, OPT_EXPLAIN, OPT_RINGBUF, OPT_TIMESTAMP, OPT_OUTFILE,
 	OPT_VERBOSE, OPT_FINDINGS_ONLY, OPT_HELP,
+	OPT_OUT_STACK, OPT_OUT_CALLER, OPT_OUT_SKB, OPT_OUT_TCP_FLAGS, OPT_OUT_LIMIT,
 };
 
 const struct option common_long_opts[COMMON_OPTS_COUNT + 1] = {
@@ -31,6 +32,11 @@ const struct option common_long_opts[COMMON_OPTS_COUNT + 1] = {
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },
 	{ "findings-only", no_argument, NULL, OPT_FINDINGS_ONLY },
 	{ "help", no_argument, NULL, 'h' },
+	{ "output-stack", no_argument, NULL, OPT_OUT_STACK },
+	{ "output-caller", no_argument, NULL, OPT_OUT_CALLER },
+	{ "output-skb", no_argument, NULL, OPT_OUT_SKB },
+	{ "output-tcp-flags", no_argument, NULL, OPT_OUT_TCP_FLAGS },
+	{ "output-limit-lines", required_argument, NULL, OPT_OUT_LIMIT },
 	{ 0 },
 };
 
@@ -120,6 +126,17 @@ int common_opt(int opt, const char *arg, struct session_opts *o)
 	case 'v':
 	case OPT_VERBOSE: o->tracer.verbose = true; return 1;
 	case OPT_FINDINGS_ONLY: o->print_events = false; return 1;
+	case OPT_OUT_STACK: o->tracer.output_stack = true; return 1;
+	case OPT_OUT_CALLER: o->tracer.output_caller = true; return 1;
+	case OPT_OUT_SKB: o->tracer.output_skb = true; return 1;
+	case OPT_OUT_TCP_FLAGS: o->output_tcp_flags = true; return 1;
+	case OPT_OUT_LIMIT:
+		o->limit_lines = strtoul(arg, &end, 0);
+		if (*end || !*arg || !o->limit_lines || *arg == '-') {
+			fprintf(stderr, "pwhy: bad --output-limit-lines '%s': a positive number expected\n", arg);
+			return -1;
+		}
+		return 1;
 	default:
 		return 0;
 	}
@@ -132,6 +149,11 @@ void common_usage(FILE *f)
 	      "      --output-json      one JSON object per line (events and findings)\n"
 	      "      --output-file F    write output to F\n"
 	      "      --timestamp        prefix event lines with the kernel timestamp (ns)\n"
+	      "      --output-tcp-flags show TCP flags after the tuple ([S.] as tcpdump)\n"
+	      "      --output-caller    show the caller of the probed function\n"
+	      "      --output-stack     print the kernel stack after each event\n"
+	      "      --output-skb       print the skb (BTF) after each event\n"
+	      "      --output-limit-lines N  stop after N event lines\n"
 	      "      --findings-only    print findings, not every event\n"
 	      "      --explain-route    explain every route lookup of traced sends (keys, table, result)\n"
 	      "      --filter-func RE   attach path probes to functions taking an skb whose name matches RE\n"

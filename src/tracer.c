@@ -28,7 +28,7 @@
 #include "trace.skel.h"
 
 #define MAX_FDS 8192
-#define MAX_LINKS 32
+#define MAX_LINKS 48
 
 struct tracer {
 	struct trace_bpf *skel;
@@ -44,8 +44,10 @@ struct tracer {
 	int nlinks;
 	int nattached;
 	bool verbose;
+	bool track_skb;
 	tracer_event_cb cb;
 	void *cb_ctx;
+	int (*aux_cb)(const void *rec, size_t size, void *ctx);
 };
 
 static void note(const struct tracer *t, const char *fmt, const char *a, const char *b)
@@ -206,6 +208,23 @@ static void ensure_tracefs(void)
 	mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL);
 }
 
+/* skb tracking through copies that get a buffer of their own: fexit on the fentry backend,
+ * kprobe + kretprobe on the kprobe backend; the tracepoint backend finds clones by buffer only. */
+static bool copy_probe_wanted(const struct tracer *t, const struct btf *btf, const char *sec)
+{
+	const char *fn = strchr(sec, '/');
+
+	if (!t->track_skb || !fn)
+		return false;
+	fn++;
+	if (t->backend == PWHY_BACKEND_FENTRY && !strncmp(sec, "fexit/", 6))
+		return btf_func_id(btf, fn) >= 0;
+	if (t->backend == PWHY_BACKEND_KPROBE &&
+	    (!strncmp(sec, "kprobe/", 7) || !strncmp(sec, "kretprobe/", 10)))
+		return ksym_addr(fn) != 0;
+	return false;
+}
+
 /* Before load: keep only the programs this kernel and backend can take. */
 static void select_programs(struct tracer *t, const struct btf *btf)
 {
@@ -226,6 +245,8 @@ static void select_programs(struct tracer *t, const struct btf *btf)
 			load = tracefs_event(sec + 11, path, sizeof(path)) != NULL;
 			if (!load)
 				note(t, "tracepoint %s not available (tracefs?), skipped%s", sec + 11, "");
+		} else if (!strncmp(name, "pwhy_copy_", 10)) {
+			load = copy_probe_wanted(t, btf, sec);
 		} else {
 			/* path templates: skb position is the last character of the name */
 			int pos = name[strlen(name) - 1] - '0';
@@ -266,7 +287,8 @@ static int attach_fact_probes(struct tracer *t, const struct btf *btf)
 				return -errno;
 			keep_fd(t, link);
 			t->nattached++;
-		} else if (!strncmp(sec, "tp_btf/", 7) || !strncmp(sec, "tracepoint/", 11)) {
+		} else if (!strncmp(sec, "tp_btf/", 7) || !strncmp(sec, "tracepoint/", 11) ||
+			   !strncmp(bpf_program__name(p), "pwhy_copy_", 10)) {
 			l = bpf_program__attach(p);
 			if (!l)
 				return -errno;
@@ -432,6 +454,8 @@ static int on_ring(void *ctx, void *data, size_t size)
 {
 	struct tracer *t = ctx;
 
+	if (size >= 4 && ((const struct pwhy_event *)data)->kind == PWHY_EV_SKB_DUMP)
+		return t->aux_cb ? t->aux_cb(data, size, t->cb_ctx) : 0;
 	if (size < sizeof(struct pwhy_event))
 		return 0;
 	return t->cb(data, t->cb_ctx);
@@ -453,6 +477,12 @@ static void set_rodata(struct tracer *t, const struct tracer_opts *o, const stru
 		flags |= PWHY_CFG_COPY_PKT;
 	if (o->explain_route)
 		flags |= PWHY_CFG_EXPLAIN_ROUTE;
+	if (o->output_stack)
+		flags |= PWHY_CFG_OUTPUT_STACK;
+	if (o->output_caller)
+		flags |= PWHY_CFG_OUTPUT_CALLER;
+	if (o->output_skb)
+		flags |= PWHY_CFG_OUTPUT_SKB;
 	ro->cfg_flags = flags;
 	ro->cfg_self_tgid = getpid();
 	if (btf_enumerator_value(btf, "INET_FLAGS_TRANSPARENT", &v) == 0)
@@ -487,7 +517,9 @@ int tracer_open(const struct tracer_opts *o, tracer_event_cb cb, void *ctx, stru
 		return -ENOMEM;
 	t->cb = cb;
 	t->cb_ctx = ctx;
+	t->aux_cb = o->aux_cb;
 	t->verbose = o->verbose;
+	t->track_skb = o->track_skb;
 	r = backend_choose(o->backend, &t->backend, err, errlen);
 	if (r)
 		goto fail;
@@ -510,6 +542,8 @@ int tracer_open(const struct tracer_opts *o, tracer_event_cb cb, void *ctx, stru
 	}
 	if (o->ringbuf_kb)
 		bpf_map__set_max_entries(t->skel->maps.events, o->ringbuf_kb * 1024);
+	if (!o->output_stack && !o->output_caller)
+		bpf_map__set_max_entries(t->skel->maps.stacks, 1);
 	set_rodata(t, o, btf);
 	select_programs(t, btf);
 	r = trace_bpf__load(t->skel);
@@ -566,6 +600,50 @@ void tracer_counters(struct tracer *t, __u64 *vals, int n)
 				vals[k] += per[c];
 	}
 	free(per);
+}
+
+int tracer_stack(struct tracer *t, __s32 id, __u64 *ips, int max)
+{
+	__u64 buf[127] = {};
+	__u32 key = id;
+	int n = 0;
+
+	if (bpf_map__lookup_elem(t->skel->maps.stacks, &key, sizeof(key), buf, sizeof(buf), 0))
+		return -errno;
+	while (n < max && n < 127 && buf[n]) {
+		ips[n] = buf[n];
+		n++;
+	}
+	return n;
+}
+
+static unsigned long long map_entries(const struct bpf_map *m)
+{
+	__u64 key, next;
+	unsigned long long n = 0;
+	void *prev = NULL;
+
+	while (bpf_map__get_next_key(m, prev, &next, sizeof(next)) == 0) {
+		key = next;
+		prev = &key;
+		n++;
+	}
+	return n;
+}
+
+void tracer_track_stats(struct tracer *t, struct tracer_track_stats *st)
+{
+	__u64 cnt[PWHY_CNT_MAX];
+	unsigned long long gone;
+
+	tracer_counters(t, cnt, PWHY_CNT_MAX);
+	memset(st, 0, sizeof(*st));
+	st->added = cnt[PWHY_CNT_TRACK_ADD];
+	st->freed = cnt[PWHY_CNT_TRACK_DEL];
+	st->clones = cnt[PWHY_CNT_TRACK_CLONE];
+	st->live = map_entries(t->skel->maps.tracked);
+	gone = st->freed + st->live;
+	st->evicted = st->added > gone ? st->added - gone : 0;
 }
 
 int tracer_nattached(const struct tracer *t)

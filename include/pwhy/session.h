@@ -14,6 +14,8 @@ struct session_opts {
 	bool timestamp;
 	bool print_events;
 	bool explain_route;
+	bool output_tcp_flags;
+	unsigned long limit_lines;	/* --output-limit-lines: stop after N event lines (0 = no) */
 	const char *output_file;
 	long kinds_mask;		/* findings to report (0 = all) */
 	char *const *command;		/* run: argv of the command to run, NULL for trace */
