@@ -72,12 +72,9 @@ static __always_inline int track_check(struct sk_buff *skb, __u64 head, __u64 *c
 	owner = bpf_map_lookup_elem(&tracked_heads, &head);
 	if (!owner)
 		return 0;
-	if (*owner == key) {		/* an original the LRU evicted: take it back */
-		track_add(skb, head, 0);
-		return 1;
-	}
-	/* a buffer freed and reused by an unrelated skb is not shared: require the clone mark */
-	if (!BPF_CORE_READ_BITFIELD_PROBED(skb, cloned))
+	/* a buffer freed and reused by an unrelated skb is not shared: require the clone mark
+	 * (an skb address can be reused too, so the owner's own address proves nothing) */
+	if (!BPF_CORE_READ_BITFIELD_PROBED(skb, cloned) || *owner == key)
 		return 0;
 	*clone_of = *owner;
 	track_add(skb, head, *owner);

@@ -160,7 +160,7 @@ void common_usage(FILE *f)
 	      "      --all              attach path probes to every function taking an skb\n"
 	      "      --filter-netns NS  only skbs in this netns (inode, /proc/PID/ns/net, or `ip netns` name)\n"
 	      "      --filter-mark M[/MASK]  only skbs with this mark\n"
-	      "      --filter-ifname IF only skbs on this interface\n"
+	      "      --filter-ifname IF only skbs on this interface (of --filter-netns, else of pwhy's netns)\n"
 	      "      --no-track         do not follow an skb once it matched the filter\n"
 	      "      --ringbuf-kb N     ring buffer size in KiB (power of two, default 8192)\n"
 	      "  -v, --verbose          attach notes, verifier logs, counters\n"

@@ -22,6 +22,7 @@
 #include "pwhy/filter.h"
 #include "pwhy/funcs.h"
 #include "pwhy/ksyms.h"
+#include "pwhy/netns.h"
 #include "pwhy/splice.h"
 #include "pwhy/splice_magic.h"
 #include "pwhy/tracer.h"
@@ -45,6 +46,8 @@ struct tracer {
 	int nattached;
 	bool verbose;
 	bool track_skb;
+	int filter_ifindex;	/* --filter-ifname, resolved in the filtered (or our own) netns */
+	__u32 filter_ifname_netns;
 	tracer_event_cb cb;
 	void *cb_ctx;
 	int (*aux_cb)(const void *rec, size_t size, void *ctx);
@@ -493,8 +496,16 @@ static void set_rodata(struct tracer *t, const struct tracer_opts *o, const stru
 	ro->cfg_filter_netns = o->filter_netns;
 	ro->cfg_filter_mark = o->filter_mark;
 	ro->cfg_filter_mark_mask = o->filter_mark_mask;
-	if (o->filter_ifname)
-		ro->cfg_filter_ifindex = if_nametoindex(o->filter_ifname);
+	/* an ifindex names a device only within its netns */
+	if (t->filter_ifindex) {
+		ro->cfg_filter_ifindex = t->filter_ifindex;
+		ro->cfg_filter_netns = t->filter_ifname_netns;
+	}
+}
+
+static int ifindex_in_netns(void *name)
+{
+	return if_nametoindex(name);
 }
 
 int tracer_open(const struct tracer_opts *o, tracer_event_cb cb, void *ctx, struct tracer **out,
@@ -508,13 +519,20 @@ int tracer_open(const struct tracer_opts *o, tracer_event_cb cb, void *ctx, stru
 		snprintf(err, errlen, "no kernel BTF (/sys/kernel/btf/vmlinux): pwhy needs a kernel built with CONFIG_DEBUG_INFO_BTF");
 		return -ENOENT;
 	}
-	if (o->filter_ifname && !if_nametoindex(o->filter_ifname)) {
-		snprintf(err, errlen, "no such interface '%s'", o->filter_ifname);
-		return -ENODEV;
-	}
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
+	if (o->filter_ifname) {
+		t->filter_ifname_netns = o->filter_netns ? o->filter_netns : netns_self_ino();
+		t->filter_ifindex = netns_call(o->filter_netns, ifindex_in_netns,
+					       (void *)o->filter_ifname);
+		if (t->filter_ifindex <= 0) {
+			snprintf(err, errlen, "no such interface '%s'%s", o->filter_ifname,
+				 o->filter_netns ? " in that network namespace" : "");
+			free(t);
+			return -ENODEV;
+		}
+	}
 	t->cb = cb;
 	t->cb_ctx = ctx;
 	t->aux_cb = o->aux_cb;
