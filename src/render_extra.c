@@ -143,11 +143,11 @@ void render_skb_dump(struct render *r, const struct pwhy_skb_dump *d, size_t siz
 	if (r->json) {
 		char *text = strndup(d->text, n);
 
-		esc = malloc(2 * PWHY_SKB_DUMP_LEN + 16);
+		esc = malloc(6 * PWHY_SKB_DUMP_LEN + 16);
 		if (text && esc)
 			fprintf(r->out, "{\"skb\":\"0x%llx\",\"ts_ns\":%llu,\"skb_btf\":\"%s\"%s}\n",
 				(unsigned long long)d->skb, (unsigned long long)d->ts_ns,
-				fmt_json_escape(text, esc, 2 * PWHY_SKB_DUMP_LEN + 16),
+				fmt_json_escape(text, esc, 6 * PWHY_SKB_DUMP_LEN + 16),
 				d->len >= sizeof(d->text) ? ",\"truncated\":true" : "");
 		free(text);
 		free(esc);
