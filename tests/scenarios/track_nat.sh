@@ -52,13 +52,15 @@ POST='10\.91\.1\.1:[0-9]+->10\.91\.2\.2:6000\(udp\)'
 send_once() {	# OUT [pwhy flags...]
 	local out=$1; shift
 	rm -f $WORK/ready1 $WORK/ready2
-	nt $C udp-serve --listen 10.91.2.2:6000 --timeout 8000 --ready-file $WORK/ready1 >$out.srv &
-	nt $B pkt-recv --bind-dev b1 --timeout 8000 --ready-file $WORK/ready2 >$out.pkt &
+	# attaching can take long on slow machines: the readers wait, and are stopped after the run
+	nt $C udp-serve --listen 10.91.2.2:6000 --timeout 600000 --ready-file $WORK/ready1 >$out.srv &
+	nt $B pkt-recv --bind-dev b1 --timeout 600000 --ready-file $WORK/ready2 >$out.pkt &
 	wait_file $WORK/ready1; wait_file $WORK/ready2
 	# the readers run after the send returns: give them a second before the run ends
 	pwhy_run $out --events --timeout 20 "$@" "$FILTER" -- \
-		ip netns exec $A sh -c "$NETTOOL udp-send --to 10.91.1.2:5000 --payload natme; sleep 1"
+		ip netns exec $A sh -c "$NETTOOL udp-send --to 10.91.1.2:5000 --payload natme; sleep 2"
 	local st=$?
+	ns_kill $B; ns_kill $C
 	wait
 	return $st
 }
@@ -115,12 +117,13 @@ expect_no_grep $WORK/notrack "clone of" "--no-track: no clone is followed"
 
 # healthy: a datagram the filter does not match at all is never shown, tracked or not
 rm -f $WORK/ready1
-nt $C udp-serve --listen 10.91.2.2:6001 --timeout 8000 --ready-file $WORK/ready1 >/dev/null &
+nt $C udp-serve --listen 10.91.2.2:6001 --timeout 600000 --ready-file $WORK/ready1 >/dev/null &
 wait_file $WORK/ready1
 ip -n $A route add 10.91.2.0/24 via 10.91.1.2
 pwhy_run $WORK/other --events --timeout 20 "$FILTER" -- \
 	ip netns exec $A $NETTOOL udp-send --to 10.91.2.2:6001 --payload other
 expect_grep $WORK/other "^sent 5 bytes" "the unmatched datagram was sent"
 expect_no_grep $WORK/other "->10\.91\.2\.2:6001\\(udp\\)" "an unmatched datagram is not followed"
+ns_kill $C
 wait
 finish
