@@ -119,24 +119,55 @@ static __always_inline void track_copy(struct sk_buff *from, struct sk_buff *to)
 	count(PWHY_CNT_TRACK_CLONE);
 }
 
+/* Freed without a tracepoint (UDP's stateless consume, TCP's write queue, ...): kfree_skbmem
+ * is where every skb ends. Its data is already released, so only a buffer this skb owned is
+ * forgotten (clones of it were caught at skb_clone's return on these backends). */
+static __always_inline void track_release(struct sk_buff *skb)
+{
+	__u64 key = (__u64)skb, head, *owner;
+
+	if (!(cfg_flags & PWHY_CFG_TRACK_SKB) || !bpf_map_lookup_elem(&tracked, &key))
+		return;
+	if (bpf_map_delete_elem(&tracked, &key) == 0)
+		count(PWHY_CNT_TRACK_DEL);
+	head = (__u64)BPF_CORE_READ(skb, head);
+	owner = bpf_map_lookup_elem(&tracked_heads, &head);
+	if (owner && *owner == key)
+		bpf_map_delete_elem(&tracked_heads, &head);
+}
+
+SEC("fentry/kfree_skbmem")
+int BPF_PROG(pwhy_trk_fentry_kfree_skbmem, struct sk_buff *skb)
+{
+	track_release(skb);
+	return 0;
+}
+
+SEC("kprobe/kfree_skbmem")
+int pwhy_trk_kprobe_kfree_skbmem(struct pt_regs *ctx)
+{
+	track_release((struct sk_buff *)PT_REGS_PARM1(ctx));
+	return 0;
+}
+
 /* ------------------------------------------------- copies: fexit (fentry backend) */
 
 SEC("fexit/skb_clone")
-int BPF_PROG(pwhy_copy_fexit_skb_clone, struct sk_buff *skb, gfp_t gfp, struct sk_buff *ret)
+int BPF_PROG(pwhy_trk_fexit_skb_clone, struct sk_buff *skb, gfp_t gfp, struct sk_buff *ret)
 {
 	track_copy(skb, ret);
 	return 0;
 }
 
 SEC("fexit/skb_copy")
-int BPF_PROG(pwhy_copy_fexit_skb_copy, struct sk_buff *skb, gfp_t gfp, struct sk_buff *ret)
+int BPF_PROG(pwhy_trk_fexit_skb_copy, struct sk_buff *skb, gfp_t gfp, struct sk_buff *ret)
 {
 	track_copy(skb, ret);
 	return 0;
 }
 
 SEC("fexit/__pskb_copy_fclone")
-int BPF_PROG(pwhy_copy_fexit___pskb_copy_fclone, struct sk_buff *skb, int headroom, gfp_t gfp,
+int BPF_PROG(pwhy_trk_fexit___pskb_copy_fclone, struct sk_buff *skb, int headroom, gfp_t gfp,
 	     bool fclone, struct sk_buff *ret)
 {
 	track_copy(skb, ret);
@@ -144,7 +175,7 @@ int BPF_PROG(pwhy_copy_fexit___pskb_copy_fclone, struct sk_buff *skb, int headro
 }
 
 SEC("fexit/skb_copy_expand")
-int BPF_PROG(pwhy_copy_fexit_skb_copy_expand, struct sk_buff *skb, int newheadroom,
+int BPF_PROG(pwhy_trk_fexit_skb_copy_expand, struct sk_buff *skb, int newheadroom,
 	     int newtailroom, gfp_t gfp, struct sk_buff *ret)
 {
 	track_copy(skb, ret);
@@ -185,12 +216,12 @@ static __always_inline int copy_exit(struct sk_buff *ret)
 
 #define COPY_KPROBES(fn)                                                       \
 	SEC("kprobe/" #fn)                                                      \
-	int pwhy_copy_kprobe_##fn(struct pt_regs *ctx)                          \
+	int pwhy_trk_kprobe_##fn(struct pt_regs *ctx)                          \
 	{                                                                       \
 		return copy_enter((struct sk_buff *)PT_REGS_PARM1(ctx));         \
 	}                                                                       \
 	SEC("kretprobe/" #fn)                                                   \
-	int pwhy_copy_kretprobe_##fn(struct pt_regs *ctx)                       \
+	int pwhy_trk_kretprobe_##fn(struct pt_regs *ctx)                       \
 	{                                                                       \
 		return copy_exit((struct sk_buff *)PT_REGS_RC(ctx));             \
 	}

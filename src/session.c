@@ -58,8 +58,13 @@ static void track_summary(const struct session_opts *o, struct tracer *t)
 	if (!o->tracer.track_skb)
 		return;
 	tracer_track_stats(t, &st);
-	if (st.evicted)
+	/* the tracepoint backend cannot see every free (UDP's stateless consume, ...): there an
+	 * eviction is mostly an skb already gone */
+	if (st.evicted && tracer_backend(t) != PWHY_BACKEND_TRACEPOINT)
 		fprintf(stderr, "pwhy: warning: %llu tracked skbs evicted (tracking map full): their later path is not shown\n",
+			st.evicted);
+	else if (st.evicted)
+		fprintf(stderr, "pwhy: note: %llu tracked skbs evicted from the tracking map; the tracepoint backend does not see every free, so most were gone already\n",
 			st.evicted);
 	if (o->tracer.verbose)
 		fprintf(stderr, "pwhy: skb tracking: %llu tracked, %llu clones/copies, %llu freed, %llu still tracked, %llu evicted\n",

@@ -211,8 +211,9 @@ static void ensure_tracefs(void)
 	mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL);
 }
 
-/* skb tracking through copies that get a buffer of their own: fexit on the fentry backend,
- * kprobe + kretprobe on the kprobe backend; the tracepoint backend finds clones by buffer only. */
+/* skb tracking through copies that get a buffer of their own, and ends of skbs no tracepoint
+ * sees: fentry/fexit on the fentry backend, kprobe/kretprobe on the kprobe backend; the
+ * tracepoint backend finds clones by buffer only. */
 static bool copy_probe_wanted(const struct tracer *t, const struct btf *btf, const char *sec)
 {
 	const char *fn = strchr(sec, '/');
@@ -220,7 +221,8 @@ static bool copy_probe_wanted(const struct tracer *t, const struct btf *btf, con
 	if (!t->track_skb || !fn)
 		return false;
 	fn++;
-	if (t->backend == PWHY_BACKEND_FENTRY && !strncmp(sec, "fexit/", 6))
+	if (t->backend == PWHY_BACKEND_FENTRY &&
+	    (!strncmp(sec, "fexit/", 6) || !strncmp(sec, "fentry/", 7)))
 		return btf_func_id(btf, fn) >= 0;
 	if (t->backend == PWHY_BACKEND_KPROBE &&
 	    (!strncmp(sec, "kprobe/", 7) || !strncmp(sec, "kretprobe/", 10)))
@@ -248,7 +250,7 @@ static void select_programs(struct tracer *t, const struct btf *btf)
 			load = tracefs_event(sec + 11, path, sizeof(path)) != NULL;
 			if (!load)
 				note(t, "tracepoint %s not available (tracefs?), skipped%s", sec + 11, "");
-		} else if (!strncmp(name, "pwhy_copy_", 10)) {
+		} else if (!strncmp(name, "pwhy_trk_", 9)) {
 			load = copy_probe_wanted(t, btf, sec);
 		} else {
 			/* path templates: skb position is the last character of the name */
@@ -291,7 +293,7 @@ static int attach_fact_probes(struct tracer *t, const struct btf *btf)
 			keep_fd(t, link);
 			t->nattached++;
 		} else if (!strncmp(sec, "tp_btf/", 7) || !strncmp(sec, "tracepoint/", 11) ||
-			   !strncmp(bpf_program__name(p), "pwhy_copy_", 10)) {
+			   !strncmp(bpf_program__name(p), "pwhy_trk_", 9)) {
 			l = bpf_program__attach(p);
 			if (!l)
 				return -errno;
