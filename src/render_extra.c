@@ -50,9 +50,24 @@ static bool same_function(const char *frame, const char *func)
 	return !strncmp(frame, func, n) && (frame[n] == 0 || frame[n] == '+');
 }
 
+int stack_tracer_frames(const char *const *syms, int n)
+{
+	int lead = 0;
+
+	/* JIT code has no symbol where bpf_jit_kallsyms is off: unnamed frames before the first
+	 * named one are the program and its trampoline */
+	while (lead < n && syms[lead] &&
+	       (stack_frame_is_tracer(syms[lead]) || !strncmp(syms[lead], "0x", 2)))
+		lead++;
+	if (lead == n)		/* nothing named at all: keep what there is */
+		for (lead = 0; lead < n && syms[lead] && stack_frame_is_tracer(syms[lead]); lead++)
+			;
+	return lead;
+}
+
 int stack_caller_index(const char *const *syms, int n, const char *probed)
 {
-	for (int i = 0; i < n; i++) {
+	for (int i = stack_tracer_frames(syms, n); i < n; i++) {
 		if (!syms[i] || stack_frame_is_tracer(syms[i]))
 			continue;
 		if (probed && same_function(syms[i], probed))
@@ -64,17 +79,24 @@ int stack_caller_index(const char *const *syms, int n, const char *probed)
 
 /* The event's stack as "sym+off" strings; returns the number of frames, 0 when none. */
 static int stack_syms(struct render *r, const struct pwhy_event *ev, char (*out)[RENDER_SYM_LEN],
-		      int max)
+		      int max, int *lead)
 {
+	const char *names[RENDER_STACK_MAX];
 	__u64 ips[RENDER_STACK_MAX];
 	int n;
 
+	*lead = 0;
 	if (!ev->has_stack || !r->stack_ips)
 		return 0;
 	n = r->stack_ips(r->stack_ctx, ev->stack_id, ips, max < RENDER_STACK_MAX ? max : RENDER_STACK_MAX);
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		ksym_format(ips[i], out[i], RENDER_SYM_LEN);
-	return n > 0 ? n : 0;
+		names[i] = out[i];
+	}
+	if (n <= 0)
+		return 0;
+	*lead = stack_tracer_frames(names, n);
+	return n;
 }
 
 const char *render_caller(struct render *r, const struct pwhy_event *ev, const char *probe,
@@ -82,11 +104,11 @@ const char *render_caller(struct render *r, const struct pwhy_event *ev, const c
 {
 	char syms[RENDER_STACK_MAX][RENDER_SYM_LEN];
 	const char *names[RENDER_STACK_MAX];
-	int n, i;
+	int n, i, lead;
 
 	if (ev->caller)
 		return ksym_format(ev->caller, buf, len);
-	n = stack_syms(r, ev, syms, RENDER_STACK_MAX);
+	n = stack_syms(r, ev, syms, RENDER_STACK_MAX, &lead);
 	for (i = 0; i < n; i++)
 		names[i] = syms[i];
 	i = stack_caller_index(names, n, ev->probe == PWHY_PROBE_FUNC ? probe : NULL);
@@ -99,13 +121,13 @@ const char *render_caller(struct render *r, const struct pwhy_event *ev, const c
 void render_stack_text(struct render *r, const struct pwhy_event *ev)
 {
 	char syms[RENDER_STACK_MAX][RENDER_SYM_LEN];
-	int n = stack_syms(r, ev, syms, RENDER_STACK_MAX);
+	int lead, n = stack_syms(r, ev, syms, RENDER_STACK_MAX, &lead);
 
 	if (!n) {
 		fprintf(r->out, "    (no stack: map full or unavailable)\n");
 		return;
 	}
-	for (int i = 0; i < n; i++)
+	for (int i = lead; i < n; i++)
 		if (!stack_frame_is_tracer(syms[i]))
 			fprintf(r->out, "    %s\n", syms[i]);
 }
@@ -113,14 +135,14 @@ void render_stack_text(struct render *r, const struct pwhy_event *ev)
 void render_stack_json(struct render *r, const struct pwhy_event *ev)
 {
 	char syms[RENDER_STACK_MAX][RENDER_SYM_LEN];
-	int n = stack_syms(r, ev, syms, RENDER_STACK_MAX), first = 1;
+	int lead, n = stack_syms(r, ev, syms, RENDER_STACK_MAX, &lead), first = 1;
 
 	if (!n) {
 		fprintf(r->out, ",\"stack\":null");
 		return;
 	}
 	fprintf(r->out, ",\"stack\":[");
-	for (int i = 0; i < n; i++) {
+	for (int i = lead; i < n; i++) {
 		if (stack_frame_is_tracer(syms[i]))
 			continue;
 		fprintf(r->out, "%s\"%s\"", first ? "" : ",", syms[i]);

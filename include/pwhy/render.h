@@ -45,6 +45,9 @@ const char *fmt_tcp_flags(__u8 flags, char *buf, size_t len);
 /* Frames of the tracer itself (BPF program, trampoline, tracepoint glue): not the kernel's
  * own path, skipped when naming the caller or printing a stack. */
 bool stack_frame_is_tracer(const char *sym);
+/* How many innermost frames are the tracer's: named ones, and unnamed (JIT without kallsyms)
+ * ones before the first named frame. */
+int stack_tracer_frames(const char *const *syms, int n);
 /* Index of the caller in a stack given as symbol names (innermost first): the first frame that
  * is neither the tracer's nor inside the probed function (NULL for tracepoints); -1 if none. */
 int stack_caller_index(const char *const *syms, int n, const char *probed);

@@ -90,6 +90,10 @@ static void test_caller_from_stack(void)
 			     "__netif_receive_skb_core.constprop.0+0x333" };
 	const char *kp[] = { "ip_rcv_core+0x1", "ip_rcv+0x30" };
 	const char *only_tracer[] = { "bpf_prog_1+0x1", "__traceiter_kfree_skb+0x2" };
+	/* JIT frames without symbols (bpf_jit_kallsyms off), then the kernel's */
+	const char *unnamed[] = { "0xffffffffc03af768", "0xffffffffc03aff9a", "ip_rcv+0x9",
+				  "__netif_receive_skb_one_core+0x89" };
+	const char *all_unnamed[] = { "0x10", "0x20" };
 
 	CHECK(stack_caller_index(fentry, 5, "ip_rcv") == 3);
 	CHECK(stack_caller_index(tp, 4, NULL) == 3);
@@ -97,6 +101,11 @@ static void test_caller_from_stack(void)
 	CHECK(stack_caller_index(kp, 2, "ip_rcv") == 0);
 	CHECK(stack_caller_index(only_tracer, 2, NULL) == -1);
 	CHECK(stack_caller_index(NULL, 0, NULL) == -1);
+	CHECK(stack_tracer_frames(unnamed, 4) == 2);
+	CHECK(stack_caller_index(unnamed, 4, "ip_rcv") == 3);
+	CHECK(stack_caller_index(unnamed, 4, NULL) == 2);
+	CHECK(stack_tracer_frames(all_unnamed, 2) == 0);
+	CHECK(stack_tracer_frames(fentry, 5) == 2);
 	CHECK(stack_frame_is_tracer("bpf_trampoline_1+0x2"));
 	CHECK(!stack_frame_is_tracer("bpf_skb_output+0x2"));
 	CHECK(!stack_frame_is_tracer("ip_output+0x5f"));
