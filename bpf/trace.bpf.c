@@ -32,14 +32,6 @@ struct {
 	__uint(max_entries, 8 << 20);	/* resized by user space before load */
 } events SEC(".maps");
 
-/* skbs that matched the filter once; followed until freed even if their headers change */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64);
-	__type(value, __u8);
-} tracked SEC(".maps");
-
 struct send_state {
 	__u64 send_id;
 	__s32 req_oif;
@@ -124,6 +116,9 @@ static __always_inline void event_submit(struct pwhy_event *ev)
 	bpf_ringbuf_submit(ev, 0);
 }
 
+#include "track.h"
+#include "output.h"
+
 static __always_inline struct send_state *current_send(void)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
@@ -132,15 +127,14 @@ static __always_inline struct send_state *current_send(void)
 }
 
 /* Does this skb interest us? Tracked skbs always do; others must pass the filters. */
-static __always_inline int skb_selected(struct sk_buff *skb, const struct skb_view *v)
+static __always_inline int skb_selected(struct sk_buff *skb, const struct skb_view *v,
+					__u64 *clone_of)
 {
-	__u64 key = (__u64)skb;
-	__u8 one = 1;
 
 	if (!(cfg_flags & PWHY_CFG_FILTER_ACTIVE) && !cfg_filter_netns && !cfg_filter_mark_mask &&
 	    !cfg_filter_ifindex)
 		return 1;
-	if ((cfg_flags & PWHY_CFG_TRACK_SKB) && bpf_map_lookup_elem(&tracked, &key))
+	if ((cfg_flags & PWHY_CFG_TRACK_SKB) && track_check(skb, v->head, clone_of))
 		return 1;
 	if (cfg_filter_netns && skb_netns(skb) != cfg_filter_netns)
 		return 0;
@@ -155,18 +149,15 @@ static __always_inline int skb_selected(struct sk_buff *skb, const struct skb_vi
 		if (!match)
 			return 0;
 	}
-	if ((cfg_flags & PWHY_CFG_TRACK_SKB) &&
-	    bpf_map_update_elem(&tracked, &key, &one, BPF_NOEXIST) == 0)
-		; /* LRU evictions are counted by user space from map pressure */
+	if (cfg_flags & PWHY_CFG_TRACK_SKB)
+		track_add(skb, v->head, 0);
 	return 1;
 }
 
 static __always_inline void untrack(struct sk_buff *skb)
 {
-	__u64 key = (__u64)skb;
-
 	if (cfg_flags & PWHY_CFG_TRACK_SKB)
-		bpf_map_delete_elem(&tracked, &key);
+		track_forget(skb);
 }
 
 /* Common part of every skb event; returns NULL when filtered out or no room. */
@@ -177,16 +168,18 @@ static __always_inline struct pwhy_event *skb_event(struct sk_buff *skb, __u16 k
 	struct send_state *st;
 	struct net_device *dev;
 	struct skb_view v;
+	__u64 clone_of = 0;
 
 	if (cfg_self_tgid && (bpf_get_current_pid_tgid() >> 32) == cfg_self_tgid)
 		return NULL;
 	skb_view_init(skb, &v);
-	if (!skb_selected(skb, &v))
+	if (!skb_selected(skb, &v, &clone_of))
 		return NULL;
 	ev = event_new(kind, probe);
 	if (!ev)
 		return NULL;
 	ev->skb = (__u64)skb;
+	ev->clone_of = clone_of;
 	ev->func_ip = func_ip;
 	ev->len = BPF_CORE_READ(skb, len);
 	ev->mark = BPF_CORE_READ(skb, mark);
@@ -217,7 +210,7 @@ static __always_inline struct pwhy_event *skb_event(struct sk_buff *skb, __u16 k
 
 /* ---------------------------------------------------------------- path probes on functions */
 
-static __always_inline int on_func(void *ctx, struct sk_buff *skb, __u64 ip)
+static __always_inline int on_func(void *ctx, struct sk_buff *skb, __u64 ip, int out_kind)
 {
 	struct pwhy_event *ev;
 
@@ -225,7 +218,7 @@ static __always_inline int on_func(void *ctx, struct sk_buff *skb, __u64 ip)
 		return 0;
 	ev = skb_event(skb, PWHY_EV_PATH, PWHY_PROBE_FUNC, ip);
 	if (ev)
-		event_submit(ev);
+		skb_event_submit(ctx, ev, skb, out_kind);
 	return 0;
 }
 
@@ -233,14 +226,15 @@ static __always_inline int on_func(void *ctx, struct sk_buff *skb, __u64 ip)
 	SEC("fentry")                                                           \
 	int pwhy_fentry##n(__u64 *ctx)                                           \
 	{                                                                       \
-		return on_func(ctx, (struct sk_buff *)ctx[n - 1], bpf_get_func_ip(ctx)); \
+		return on_func(ctx, (struct sk_buff *)ctx[n - 1], bpf_get_func_ip(ctx), \
+			       OUT_FENTRY);                                     \
 	}
 #define KPROBE_SKB(n, sec, name)                                               \
 	SEC(sec)                                                                \
 	int name##n(struct pt_regs *ctx)                                        \
 	{                                                                       \
 		return on_func(ctx, (struct sk_buff *)PT_REGS_PARM##n(ctx),      \
-			       bpf_get_func_ip(ctx));                            \
+			       bpf_get_func_ip(ctx), OUT_KPROBE);                \
 	}
 
 FENTRY_SKB(1) FENTRY_SKB(2) FENTRY_SKB(3) FENTRY_SKB(4) FENTRY_SKB(5)
@@ -253,7 +247,7 @@ KPROBE_SKB(5, "kprobe.multi", pwhy_kmulti)
 
 /* ------------------------------------------------------------------ fact probes (tracepoints) */
 
-static __always_inline int path_tp(struct sk_buff *skb, __u16 probe)
+static __always_inline int path_tp(void *ctx, struct sk_buff *skb, __u16 probe)
 {
 	struct pwhy_event *ev;
 
@@ -261,26 +255,26 @@ static __always_inline int path_tp(struct sk_buff *skb, __u16 probe)
 		return 0;
 	ev = skb_event(skb, PWHY_EV_PATH, probe, 0);
 	if (ev)
-		event_submit(ev);
+		skb_event_submit(ctx, ev, skb, OUT_TP);
 	return 0;
 }
 
 SEC("tp_btf/netif_receive_skb")
 int BPF_PROG(pwhy_netif_rcv, struct sk_buff *skb)
 {
-	return path_tp(skb, PWHY_PROBE_NETIF_RECEIVE_SKB);
+	return path_tp(ctx, skb, PWHY_PROBE_NETIF_RECEIVE_SKB);
 }
 
 SEC("tp_btf/netif_rx")
 int BPF_PROG(pwhy_netif_rx, struct sk_buff *skb)
 {
-	return path_tp(skb, PWHY_PROBE_NETIF_RX);
+	return path_tp(ctx, skb, PWHY_PROBE_NETIF_RX);
 }
 
 SEC("tp_btf/skb_copy_datagram_iovec")
 int BPF_PROG(pwhy_copy_dgram, struct sk_buff *skb, int len)
 {
-	return path_tp(skb, PWHY_PROBE_SKB_COPY_DATAGRAM);
+	return path_tp(ctx, skb, PWHY_PROBE_SKB_COPY_DATAGRAM);
 }
 
 SEC("tp_btf/net_dev_queue")
@@ -319,7 +313,7 @@ int BPF_PROG(pwhy_dev_queue, struct sk_buff *skb)
 			bpf_map_update_elem(&loop_senders, &key, &s, BPF_ANY);
 		}
 	}
-	event_submit(ev);
+	skb_event_submit(ctx, ev, skb, OUT_TP);
 	return 0;
 }
 
@@ -353,7 +347,7 @@ int BPF_PROG(pwhy_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_
 		__builtin_memcpy(ev->drop.sender_comm, s->comm, sizeof(s->comm));
 		bpf_map_delete_elem(&loop_senders, &key);
 	}
-	event_submit(ev);
+	skb_event_submit(ctx, ev, skb, OUT_TP);
 	untrack(skb);
 	return 0;
 }
@@ -363,7 +357,7 @@ int BPF_PROG(pwhy_consume, struct sk_buff *skb)
 {
 	__u64 key = (__u64)skb;
 
-	path_tp(skb, PWHY_PROBE_CONSUME_SKB);
+	path_tp(ctx, skb, PWHY_PROBE_CONSUME_SKB);
 	untrack(skb);
 	bpf_map_delete_elem(&loop_senders, &key);
 	return 0;

@@ -12,6 +12,7 @@ enum {
 	OPT_BACKEND = 256, OPT_TIMEOUT, OPT_JSON, OPT_FILTER_FUNC, OPT_ALL, OPT_NETNS, OPT_MARK,
 	OPT_IFNAME, OPT_NO_TRACK, OPT_EXPLAIN, OPT_RINGBUF, OPT_TIMESTAMP, OPT_OUTFILE,
 	OPT_VERBOSE, OPT_FINDINGS_ONLY, OPT_HELP, OPT_WRITE, OPT_PCAP_ONCE,
+	OPT_OUT_STACK, OPT_OUT_CALLER, OPT_OUT_SKB, OPT_OUT_TCP_FLAGS, OPT_OUT_LIMIT,
 };
 
 const struct option common_long_opts[COMMON_OPTS_COUNT + 1] = {
@@ -33,6 +34,11 @@ const struct option common_long_opts[COMMON_OPTS_COUNT + 1] = {
 	{ "write", required_argument, NULL, OPT_WRITE },
 	{ "pcap-once", no_argument, NULL, OPT_PCAP_ONCE },
 	{ "help", no_argument, NULL, 'h' },
+	{ "output-stack", no_argument, NULL, OPT_OUT_STACK },
+	{ "output-caller", no_argument, NULL, OPT_OUT_CALLER },
+	{ "output-skb", no_argument, NULL, OPT_OUT_SKB },
+	{ "output-tcp-flags", no_argument, NULL, OPT_OUT_TCP_FLAGS },
+	{ "output-limit-lines", required_argument, NULL, OPT_OUT_LIMIT },
 	{ 0 },
 };
 
@@ -128,6 +134,17 @@ int common_opt(int opt, const char *arg, struct session_opts *o)
 		o->tracer.copy_pkt = true;
 		return 1;
 	case OPT_PCAP_ONCE: o->pcap_once = true; return 1;
+	case OPT_OUT_STACK: o->tracer.output_stack = true; return 1;
+	case OPT_OUT_CALLER: o->tracer.output_caller = true; return 1;
+	case OPT_OUT_SKB: o->tracer.output_skb = true; return 1;
+	case OPT_OUT_TCP_FLAGS: o->output_tcp_flags = true; return 1;
+	case OPT_OUT_LIMIT:
+		o->limit_lines = strtoul(arg, &end, 0);
+		if (*end || !*arg || !o->limit_lines || *arg == '-') {
+			fprintf(stderr, "pwhy: bad --output-limit-lines '%s': a positive number expected\n", arg);
+			return -1;
+		}
+		return 1;
 	default:
 		return 0;
 	}
@@ -143,13 +160,18 @@ void common_usage(FILE *f)
 	      "                         with probe, skb, netns, device and findings in the comment\n"
 	      "      --pcap-once        with -w: one packet per skb (its first event)\n"
 	      "      --timestamp        prefix event lines with the kernel timestamp (ns)\n"
+	      "      --output-tcp-flags show TCP flags after the tuple ([S.] as tcpdump)\n"
+	      "      --output-caller    show the caller of the probed function\n"
+	      "      --output-stack     print the kernel stack after each event\n"
+	      "      --output-skb       print the skb (BTF) after each event\n"
+	      "      --output-limit-lines N  stop after N event lines\n"
 	      "      --findings-only    print findings, not every event\n"
 	      "      --explain-route    explain every route lookup of traced sends (keys, table, result)\n"
 	      "      --filter-func RE   attach path probes to functions taking an skb whose name matches RE\n"
 	      "      --all              attach path probes to every function taking an skb\n"
 	      "      --filter-netns NS  only skbs in this netns (inode, /proc/PID/ns/net, or `ip netns` name)\n"
 	      "      --filter-mark M[/MASK]  only skbs with this mark\n"
-	      "      --filter-ifname IF only skbs on this interface\n"
+	      "      --filter-ifname IF only skbs on this interface (of --filter-netns, else of pwhy's netns)\n"
 	      "      --no-track         do not follow an skb once it matched the filter\n"
 	      "      --ringbuf-kb N     ring buffer size in KiB (power of two, default 8192)\n"
 	      "  -v, --verbose          attach notes, verifier logs, counters\n"

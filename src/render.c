@@ -6,6 +6,7 @@
 #include "pwhy/format.h"
 #include "pwhy/ksyms.h"
 #include "pwhy/render.h"
+#include "render_extra.h"
 
 static const char *const tp_names[PWHY_PROBE_MAX] = {
 	[PWHY_PROBE_NET_DEV_QUEUE] = "net_dev_queue",
@@ -49,6 +50,8 @@ static void header(struct render *r)
 	if (r->header_done || r->json)
 		return;
 	r->header_done = true;
+	if (r->timestamp)
+		fprintf(r->out, "%-16s ", "TIME");
 	fprintf(r->out, "%-18s %-3s %-20s %-10s %-8s %-14s %-6s %-5s %-46s %s\n", "SKB", "CPU",
 		"PROCESS", "NETNS", "MARK", "IFACE", "PROTO", "LEN", "TUPLE", "FUNC");
 }
@@ -68,13 +71,24 @@ void render_event(struct render *r, const struct pwhy_event *ev)
 {
 	char probe[64], tuple[160], ifname[48], proc[48], extra[160] = "", reason[64], loc[96];
 	char comm[PWHY_COMM_LEN + 1], ifn[PWHY_IFNAMSIZ + 1];
+	char flags[16] = "", caller[RENDER_SYM_LEN] = "", more[256] = "";
+	const char *callp = NULL;
 
 	if (ev->kind != PWHY_EV_PATH && ev->kind != PWHY_EV_DROP)
 		return;
+	if (render_limit_reached(r))
+		return;
+	r->lines++;
+	r->last_skb = ev->skb;
+	r->last_ts = ev->ts_ns;
 	kernel_name(ev->comm, PWHY_COMM_LEN, comm);
 	kernel_name(ev->ifname, PWHY_IFNAMSIZ, ifn);
 	render_probe_name(r, ev, probe, sizeof(probe));
 	fmt_tuple(&ev->tuple, tuple, sizeof(tuple));
+	if (r->tcp_flags && ev->tuple.l4proto == 6 && !ev->tuple.frag)
+		fmt_tcp_flags(ev->tuple.tcp_flags, flags, sizeof(flags));
+	if (r->caller)
+		callp = render_caller(r, ev, probe, caller, sizeof(caller));
 	fmt_ifname(ifn, ev->ifindex, ifname, sizeof(ifname));
 	snprintf(proc, sizeof(proc), "%s:%u", comm, ev->pid);
 	if (ev->kind == PWHY_EV_DROP) {
@@ -94,16 +108,40 @@ void render_event(struct render *r, const struct pwhy_event *ev)
 			tuple, probe, (unsigned long long)ev->ts_ns);
 		if (ev->kind == PWHY_EV_DROP)
 			fprintf(r->out, ",\"drop_reason\":\"%s\",\"location\":\"%s\"", reason, loc);
+		if (ev->clone_of)
+			fprintf(r->out, ",\"clone_of\":\"0x%llx\"", (unsigned long long)ev->clone_of);
+		if (flags[0])
+			fprintf(r->out, ",\"tcp_flags\":\"%s\"", flags);
+		if (r->caller && callp)
+			fprintf(r->out, ",\"caller\":\"%s\"", callp);
+		else if (r->caller)
+			fprintf(r->out, ",\"caller\":null");
+		if (r->stack)
+			render_stack_json(r, ev);
 		fprintf(r->out, "}\n");
 		fflush(r->out);
 		return;
 	}
 	header(r);
+	if (flags[0]) {
+		size_t n = strlen(tuple);
+
+		snprintf(tuple + n, sizeof(tuple) - n, " [%s]", flags);
+	}
+	if (ev->clone_of)
+		snprintf(more, sizeof(more), " clone of 0x%llx", (unsigned long long)ev->clone_of);
+	if (r->caller) {
+		size_t n = strlen(more);
+
+		snprintf(more + n, sizeof(more) - n, " caller=%s", callp ? callp : "?");
+	}
 	if (r->timestamp)
-		fprintf(r->out, "%llu ", (unsigned long long)ev->ts_ns);
-	fprintf(r->out, "0x%016llx %-3u %-20s %-10u 0x%-6x %-14s 0x%04x %-5u %-46s %s%s\n",
+		fprintf(r->out, "%-16llu ", (unsigned long long)ev->ts_ns);
+	fprintf(r->out, "0x%016llx %-3u %-20s %-10u 0x%-6x %-14s 0x%04x %-5u %-46s %s%s%s\n",
 		(unsigned long long)ev->skb, ev->cpu, proc, ev->netns, ev->mark, ifname,
-		ev->eth_proto, ev->len, tuple, probe, extra);
+		ev->eth_proto, ev->len, tuple, probe, extra, more);
+	if (r->stack)
+		render_stack_text(r, ev);
 	fflush(r->out);
 }
 

@@ -29,6 +29,42 @@ struct loop {
 	double deadline;
 };
 
+/* --output-skb records: printed after the event line they belong to */
+static int on_aux(const void *rec, size_t size, void *ctx)
+{
+	struct loop *l = ctx;
+
+	if (l->corr.print_events && l->corr.render)
+		render_skb_dump(l->corr.render, rec, size);
+	return 0;
+}
+
+static int stack_ips(void *ctx, __s32 id, __u64 *ips, int max)
+{
+	return tracer_stack(ctx, id, ips, max);
+}
+
+/* Tracked skbs the bounded map had to drop are skbs whose later path went unseen: say so. */
+static void track_summary(const struct session_opts *o, struct tracer *t)
+{
+	struct tracer_track_stats st;
+
+	if (!o->tracer.track_skb)
+		return;
+	tracer_track_stats(t, &st);
+	/* the tracepoint backend cannot see every free (UDP's stateless consume, ...): there an
+	 * eviction is mostly an skb already gone */
+	if (st.evicted && tracer_backend(t) != PWHY_BACKEND_TRACEPOINT)
+		fprintf(stderr, "pwhy: warning: %llu tracked skbs evicted (tracking map full): their later path is not shown\n",
+			st.evicted);
+	else if (st.evicted)
+		fprintf(stderr, "pwhy: note: %llu tracked skbs evicted from the tracking map; the tracepoint backend does not see every free, so most were gone already\n",
+			st.evicted);
+	if (o->tracer.verbose)
+		fprintf(stderr, "pwhy: skb tracking: %llu tracked, %llu clones/copies, %llu freed, %llu still tracked, %llu evicted\n",
+			st.added, st.clones, st.freed, st.live, st.evicted);
+}
+
 static double now_s(void)
 {
 	struct timespec ts;
@@ -107,7 +143,11 @@ static pid_t spawn(char *const *argv, int *go_fd)
 
 int session_run(const struct session_opts *o, struct session_result *res)
 {
-	struct render rnd = { .out = stdout, .json = o->json, .timestamp = o->timestamp };
+	struct render rnd = { .out = stdout, .json = o->json, .timestamp = o->timestamp,
+			      .tcp_flags = o->output_tcp_flags, .stack = o->tracer.output_stack,
+			      .caller = o->tracer.output_caller, .limit_lines = o->limit_lines,
+			      .stack_ips = stack_ips };
+	struct tracer_opts topts = o->tracer;
 	struct loop l = {};
 	struct tracer *t = NULL;
 	char err[512] = "";
@@ -157,7 +197,8 @@ int session_run(const struct session_opts *o, struct session_result *res)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
-	r = tracer_open(&o->tracer, on_event, &l, &t, err, sizeof(err));
+	topts.aux_cb = on_aux;
+	r = tracer_open(&topts, on_event, &l, &t, err, sizeof(err));
 	if (r) {
 		fprintf(stderr, "pwhy: %s\n", err);
 		pcap_done(&l, o->pcap_file);
@@ -168,6 +209,9 @@ int session_run(const struct session_opts *o, struct session_result *res)
 	fprintf(stderr, "pwhy: tracing with the %s backend, %d probes attached%s\n",
 		backend_name(tracer_backend(t)), tracer_nattached(t),
 		o->command ? "" : "; Ctrl-C to stop");
+	rnd.stack_ctx = t;
+	if (o->tracer.output_caller && tracer_backend(t) == PWHY_BACKEND_TRACEPOINT)
+		fprintf(stderr, "pwhy: note: --output-caller on the tracepoint backend names the function that hit the tracepoint (from the stack), not a caller of a traced function\n");
 	if (o->timeout_s > 0)
 		deadline = l.deadline = now_s() + o->timeout_s;
 	if (o->command) {
@@ -193,6 +237,8 @@ int session_run(const struct session_opts *o, struct session_result *res)
 			pcap_out_tick(l.pcap, now_s() * 1e9);
 		if (deadline && now_s() >= deadline)
 			break;
+		if (render_limit_reached(&rnd))
+			break;
 		if (child > 0 && waitpid(child, &res->child_status, WNOHANG) == child) {
 			child = 0;
 			/* what the command caused may still be in flight: drain briefly */
@@ -208,6 +254,11 @@ int session_run(const struct session_opts *o, struct session_result *res)
 	tracer_poll(t, 0);
 	correlate_finish(&l.corr);
 	tracer_counters(t, cnt, PWHY_CNT_MAX);
+	track_summary(o, t);
+	if (o->tracer.verbose && (cnt[PWHY_CNT_STACK_LOST] || cnt[PWHY_CNT_SKB_DUMP_LOST]))
+		fprintf(stderr, "pwhy: %llu stacks not recorded (stack map full), %llu skb dumps lost (ring buffer full)\n",
+			(unsigned long long)cnt[PWHY_CNT_STACK_LOST],
+			(unsigned long long)cnt[PWHY_CNT_SKB_DUMP_LOST]);
 	res->events = l.events;
 	res->lost = cnt[PWHY_CNT_RINGBUF_FULL];
 	memcpy(res->findings, l.corr.findings, sizeof(res->findings));

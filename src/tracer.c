@@ -22,13 +22,14 @@
 #include "pwhy/filter.h"
 #include "pwhy/funcs.h"
 #include "pwhy/ksyms.h"
+#include "pwhy/netns.h"
 #include "pwhy/splice.h"
 #include "pwhy/splice_magic.h"
 #include "pwhy/tracer.h"
 #include "trace.skel.h"
 
 #define MAX_FDS 8192
-#define MAX_LINKS 32
+#define MAX_LINKS 48
 
 struct tracer {
 	struct trace_bpf *skel;
@@ -44,8 +45,12 @@ struct tracer {
 	int nlinks;
 	int nattached;
 	bool verbose;
+	bool track_skb;
+	int filter_ifindex;	/* --filter-ifname, resolved in the filtered (or our own) netns */
+	__u32 filter_ifname_netns;
 	tracer_event_cb cb;
 	void *cb_ctx;
+	int (*aux_cb)(const void *rec, size_t size, void *ctx);
 };
 
 static void note(const struct tracer *t, const char *fmt, const char *a, const char *b)
@@ -212,6 +217,25 @@ static void ensure_tracefs(void)
 	mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL);
 }
 
+/* skb tracking through copies that get a buffer of their own, and ends of skbs no tracepoint
+ * sees: fentry/fexit on the fentry backend, kprobe/kretprobe on the kprobe backend; the
+ * tracepoint backend finds clones by buffer only. */
+static bool copy_probe_wanted(const struct tracer *t, const struct btf *btf, const char *sec)
+{
+	const char *fn = strchr(sec, '/');
+
+	if (!t->track_skb || !fn)
+		return false;
+	fn++;
+	if (t->backend == PWHY_BACKEND_FENTRY &&
+	    (!strncmp(sec, "fexit/", 6) || !strncmp(sec, "fentry/", 7)))
+		return btf_func_id(btf, fn) >= 0;
+	if (t->backend == PWHY_BACKEND_KPROBE &&
+	    (!strncmp(sec, "kprobe/", 7) || !strncmp(sec, "kretprobe/", 10)))
+		return ksym_addr(fn) != 0;
+	return false;
+}
+
 /* Before load: keep only the programs this kernel and backend can take. */
 static void select_programs(struct tracer *t, const struct btf *btf)
 {
@@ -232,6 +256,8 @@ static void select_programs(struct tracer *t, const struct btf *btf)
 			load = tracefs_event(sec + 11, path, sizeof(path)) != NULL;
 			if (!load)
 				note(t, "tracepoint %s not available (tracefs?), skipped%s", sec + 11, "");
+		} else if (!strncmp(name, "pwhy_trk_", 9)) {
+			load = copy_probe_wanted(t, btf, sec);
 		} else {
 			/* path templates: skb position is the last character of the name */
 			int pos = name[strlen(name) - 1] - '0';
@@ -272,7 +298,8 @@ static int attach_fact_probes(struct tracer *t, const struct btf *btf)
 				return -errno;
 			keep_fd(t, link);
 			t->nattached++;
-		} else if (!strncmp(sec, "tp_btf/", 7) || !strncmp(sec, "tracepoint/", 11)) {
+		} else if (!strncmp(sec, "tp_btf/", 7) || !strncmp(sec, "tracepoint/", 11) ||
+			   !strncmp(bpf_program__name(p), "pwhy_trk_", 9)) {
 			l = bpf_program__attach(p);
 			if (!l)
 				return -errno;
@@ -438,6 +465,8 @@ static int on_ring(void *ctx, void *data, size_t size)
 {
 	struct tracer *t = ctx;
 
+	if (size >= 4 && ((const struct pwhy_event *)data)->kind == PWHY_EV_SKB_DUMP)
+		return t->aux_cb ? t->aux_cb(data, size, t->cb_ctx) : 0;
 	if (size < sizeof(struct pwhy_event))
 		return 0;
 	return t->cb(data, t->cb_ctx);
@@ -459,6 +488,12 @@ static void set_rodata(struct tracer *t, const struct tracer_opts *o, const stru
 		flags |= PWHY_CFG_COPY_PKT;
 	if (o->explain_route)
 		flags |= PWHY_CFG_EXPLAIN_ROUTE;
+	if (o->output_stack)
+		flags |= PWHY_CFG_OUTPUT_STACK;
+	if (o->output_caller)
+		flags |= PWHY_CFG_OUTPUT_CALLER;
+	if (o->output_skb)
+		flags |= PWHY_CFG_OUTPUT_SKB;
 	ro->cfg_flags = flags;
 	ro->cfg_self_tgid = getpid();
 	if (btf_enumerator_value(btf, "INET_FLAGS_TRANSPARENT", &v) == 0)
@@ -469,8 +504,16 @@ static void set_rodata(struct tracer *t, const struct tracer_opts *o, const stru
 	ro->cfg_filter_netns = o->filter_netns;
 	ro->cfg_filter_mark = o->filter_mark;
 	ro->cfg_filter_mark_mask = o->filter_mark_mask;
-	if (o->filter_ifname)
-		ro->cfg_filter_ifindex = if_nametoindex(o->filter_ifname);
+	/* an ifindex names a device only within its netns */
+	if (t->filter_ifindex) {
+		ro->cfg_filter_ifindex = t->filter_ifindex;
+		ro->cfg_filter_netns = t->filter_ifname_netns;
+	}
+}
+
+static int ifindex_in_netns(void *name)
+{
+	return if_nametoindex(name);
 }
 
 int tracer_open(const struct tracer_opts *o, tracer_event_cb cb, void *ctx, struct tracer **out,
@@ -484,16 +527,25 @@ int tracer_open(const struct tracer_opts *o, tracer_event_cb cb, void *ctx, stru
 		snprintf(err, errlen, "no kernel BTF (/sys/kernel/btf/vmlinux): pwhy needs a kernel built with CONFIG_DEBUG_INFO_BTF");
 		return -ENOENT;
 	}
-	if (o->filter_ifname && !if_nametoindex(o->filter_ifname)) {
-		snprintf(err, errlen, "no such interface '%s'", o->filter_ifname);
-		return -ENODEV;
-	}
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
+	if (o->filter_ifname) {
+		t->filter_ifname_netns = o->filter_netns ? o->filter_netns : netns_self_ino();
+		t->filter_ifindex = netns_call(o->filter_netns, ifindex_in_netns,
+					       (void *)o->filter_ifname);
+		if (t->filter_ifindex <= 0) {
+			snprintf(err, errlen, "no such interface '%s'%s", o->filter_ifname,
+				 o->filter_netns ? " in that network namespace" : "");
+			free(t);
+			return -ENODEV;
+		}
+	}
 	t->cb = cb;
 	t->cb_ctx = ctx;
+	t->aux_cb = o->aux_cb;
 	t->verbose = o->verbose;
+	t->track_skb = o->track_skb;
 	r = backend_choose(o->backend, &t->backend, err, errlen);
 	if (r)
 		goto fail;
@@ -516,6 +568,8 @@ int tracer_open(const struct tracer_opts *o, tracer_event_cb cb, void *ctx, stru
 	}
 	if (o->ringbuf_kb)
 		bpf_map__set_max_entries(t->skel->maps.events, o->ringbuf_kb * 1024);
+	if (!o->output_stack && !o->output_caller)
+		bpf_map__set_max_entries(t->skel->maps.stacks, 1);
 	set_rodata(t, o, btf);
 	select_programs(t, btf);
 	r = trace_bpf__load(t->skel);
@@ -572,6 +626,50 @@ void tracer_counters(struct tracer *t, __u64 *vals, int n)
 				vals[k] += per[c];
 	}
 	free(per);
+}
+
+int tracer_stack(struct tracer *t, __s32 id, __u64 *ips, int max)
+{
+	__u64 buf[127] = {};
+	__u32 key = id;
+	int n = 0;
+
+	if (bpf_map__lookup_elem(t->skel->maps.stacks, &key, sizeof(key), buf, sizeof(buf), 0))
+		return -errno;
+	while (n < max && n < 127 && buf[n]) {
+		ips[n] = buf[n];
+		n++;
+	}
+	return n;
+}
+
+static unsigned long long map_entries(const struct bpf_map *m)
+{
+	__u64 key, next;
+	unsigned long long n = 0;
+	void *prev = NULL;
+
+	while (bpf_map__get_next_key(m, prev, &next, sizeof(next)) == 0) {
+		key = next;
+		prev = &key;
+		n++;
+	}
+	return n;
+}
+
+void tracer_track_stats(struct tracer *t, struct tracer_track_stats *st)
+{
+	__u64 cnt[PWHY_CNT_MAX];
+	unsigned long long gone;
+
+	tracer_counters(t, cnt, PWHY_CNT_MAX);
+	memset(st, 0, sizeof(*st));
+	st->added = cnt[PWHY_CNT_TRACK_ADD];
+	st->freed = cnt[PWHY_CNT_TRACK_DEL];
+	st->clones = cnt[PWHY_CNT_TRACK_CLONE];
+	st->live = map_entries(t->skel->maps.tracked);
+	gone = st->freed + st->live;
+	st->evicted = st->added > gone ? st->added - gone : 0;
 }
 
 int tracer_nattached(const struct tracer *t)

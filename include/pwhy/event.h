@@ -23,6 +23,7 @@ enum pwhy_event_kind {
 	PWHY_EV_SEND_EXIT,	/* that send syscall returned */
 	PWHY_EV_XMIT,		/* skb queued on its egress device (facts for oif/MAC checks) */
 	PWHY_EV_SKB_LOOKUP,	/* socket lookup keys (dif/sdif) seen by a lookup function probe */
+	PWHY_EV_SKB_DUMP = 32,	/* struct pwhy_skb_dump: --output-skb text of the previous event's skb */
 };
 
 /* Where an event came from. Tracepoint probes have fixed ids; function probes carry func_ip. */
@@ -144,9 +145,26 @@ struct pwhy_event {
 		struct pwhy_send_facts send;
 		struct pwhy_xmit_facts xmit;
 	};
-	__u8  pkt[PWHY_PKT_SNAP];
+	__u64 clone_of;		/* followed as a clone/copy of this skb (tracking), 0 when not */
+	__u64 caller;		/* --output-caller where the probe gives it directly, 0 otherwise */
+	__s32 stack_id;		/* --output-stack: id in the stack map, valid when has_stack */
+	__u8  has_stack;
+	__u8  pad1[3];
 	__u32 pkt_wirelen;	/* length of the whole packet pkt[] starts (original length for -w) */
-	__u32 pad1;
+	__u32 pad2;
+	__u8  pkt[PWHY_PKT_SNAP];	/* last: events without a packet copy are sent without it */
+};
+
+/* --output-skb: the skb as bpf_snprintf_btf prints it, sent as its own ring record right
+ * after the event of the same skb (too large for every event). */
+#define PWHY_SKB_DUMP_LEN 8192
+struct pwhy_skb_dump {
+	__u16 version;
+	__u16 kind;		/* PWHY_EV_SKB_DUMP */
+	__u32 len;		/* bytes of text (without NUL); > sizeof(text) - 1 when truncated */
+	__u64 skb;
+	__u64 ts_ns;
+	char  text[PWHY_SKB_DUMP_LEN];
 };
 
 /* Counters in a per-CPU array, read by user space at exit */
@@ -155,6 +173,11 @@ enum pwhy_counter {
 	PWHY_CNT_TRACK_EVICT,		/* skb tracking map was full */
 	PWHY_CNT_SEND_STATE_FULL,	/* per-task send state map was full */
 	PWHY_CNT_EVENTS,		/* events submitted */
+	PWHY_CNT_TRACK_ADD,		/* skbs put into the tracking map */
+	PWHY_CNT_TRACK_DEL,		/* ... and taken out when freed (the rest live or were evicted) */
+	PWHY_CNT_TRACK_CLONE,		/* clones/copies found through a tracked skb */
+	PWHY_CNT_STACK_LOST,		/* --output-stack: no stack id (map full or collision) */
+	PWHY_CNT_SKB_DUMP_LOST,		/* --output-skb: no room in the ring buffer */
 	PWHY_CNT_MAX,
 };
 
@@ -164,5 +187,8 @@ enum pwhy_counter {
 #define PWHY_CFG_PATH_EVENTS     (1u << 2)	/* emit PATH events (off in report-only mode) */
 #define PWHY_CFG_COPY_PKT        (1u << 3)
 #define PWHY_CFG_EXPLAIN_ROUTE   (1u << 4)	/* record every send's route lookups */
+#define PWHY_CFG_OUTPUT_STACK    (1u << 16)	/* stack id per skb event */
+#define PWHY_CFG_OUTPUT_CALLER   (1u << 17)	/* caller per skb event */
+#define PWHY_CFG_OUTPUT_SKB      (1u << 18)	/* an skb dump record after each skb event */
 
 #endif /* PWHY_EVENT_H */

@@ -14,6 +14,8 @@ struct session_opts {
 	bool timestamp;
 	bool print_events;
 	bool explain_route;
+	bool output_tcp_flags;
+	unsigned long limit_lines;	/* --output-limit-lines: stop after N event lines (0 = no) */
 	const char *output_file;
 	const char *pcap_file;		/* -w: pcap-ng of the traced packets */
 	bool pcap_once;			/* --pcap-once: one packet per skb */

@@ -42,6 +42,11 @@ struct tracer_opts {
 	bool copy_pkt;
 	bool verbose;
 	unsigned ringbuf_kb;
+	bool output_stack;		/* stack id per skb event (tracer_stack) */
+	bool output_caller;
+	bool output_skb;		/* PWHY_EV_SKB_DUMP records through aux_cb */
+	/* records that are not a struct pwhy_event (skb dumps); NULL drops them */
+	int (*aux_cb)(const void *rec, size_t size, void *ctx);
 };
 
 typedef int (*tracer_event_cb)(const struct pwhy_event *ev, void *ctx);
@@ -57,6 +62,15 @@ void tracer_counters(struct tracer *t, __u64 *vals, int n);
 int tracer_nattached(const struct tracer *t);
 enum pwhy_backend tracer_backend(const struct tracer *t);
 void tracer_close(struct tracer *t);
+
+/* Frames of a stack id from --output-stack / --output-caller; returns their number or -errno. */
+int tracer_stack(struct tracer *t, __s32 id, __u64 *ips, int max);
+/* skb tracking: skbs tracked, clones/copies found, and tracked skbs the bounded map evicted
+ * (added - freed - still tracked). Read once, at the end. */
+struct tracer_track_stats {
+	unsigned long long added, freed, clones, live, evicted;
+};
+void tracer_track_stats(struct tracer *t, struct tracer_track_stats *st);
 
 /* The function a path event came from ("?" when unknown). */
 const char *tracer_func_name(const struct tracer *t, __u64 ip);

@@ -17,6 +17,8 @@
 #include <limits.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -121,6 +123,11 @@ static const char usage_text[] =
 "              connect error: MSG (errno N)\n"
 "              echo ok N bytes | echo short: got N of M bytes\n"
 "              echo mismatch at byte N | echo error: MSG (errno N)\n"
+"\n"
+"  pkt-recv --bind-dev IF [--count N] [--ready-file PATH]\n"
+"      Reads N (default 1) frames from an AF_PACKET socket on IF (the kernel\n"
+"      hands it a clone of each frame).\n"
+"      prints: frame N bytes | timeout (got N of M)\n"
 "\n"
 "  ifindex IFNAME\n"
 "      prints the interface index\n"
@@ -1154,6 +1161,41 @@ static int cmd_tcp_connect(struct opts *o)
 	return RC_OK;
 }
 
+/* --------------------------------------------------------------- pkt-recv */
+
+static int cmd_pkt_recv(struct opts *o)
+{
+	struct sockaddr_ll ll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL) };
+	static char buf[MAX_DGRAM];
+	long want = o->have_count ? o->count : 1, got = 0;
+	int fd;
+
+	if (!o->bind_dev)
+		die("--bind-dev IF is required");
+	ll.sll_ifindex = ifindex_of(o->bind_dev);
+	fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
+	if (fd < 0)
+		die("socket(AF_PACKET): %s", strerror(errno));
+	if (bind(fd, (struct sockaddr *)&ll, sizeof(ll)))
+		die("bind to %s: %s", o->bind_dev, strerror(errno));
+	touch_ready(o->ready_file);
+	while (want == 0 || got < want) {
+		ssize_t n;
+
+		if (!wait_fd(fd, POLLIN, deadline_in(o))) {
+			printf("timeout (got %ld of %ld)\n", got, want);
+			return RC_FAIL;
+		}
+		n = recv(fd, buf, sizeof(buf), 0);
+		if (n < 0)
+			die("recv: %s", strerror(errno));
+		got++;
+		printf("frame %zd bytes\n", n);
+	}
+	close(fd);
+	return RC_OK;
+}
+
 /* ------------------------------------------------------------------- main */
 
 int main(int argc, char **argv)
@@ -1177,6 +1219,7 @@ int main(int argc, char **argv)
 		  B(O_DUAL) },
 		{ "tcp-connect", cmd_tcp_connect,
 		  B(O_TO) | B(O_FROM) | B(O_BIND_DEV) | B(O_BYTES) | B(O_MARK) },
+		{ "pkt-recv", cmd_pkt_recv, B(O_BIND_DEV) | B(O_COUNT) | B(O_READY_FILE) },
 	};
 	static char cmdname[64];
 	struct opts o;
