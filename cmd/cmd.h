@@ -27,6 +27,9 @@ extern const struct option common_long_opts[];
 int common_opt(int opt, const char *arg, struct session_opts *o);
 void common_defaults(struct session_opts *o);
 void common_usage(FILE *f);
+/* getopt said '?' or ':' (opterr = 0, optstring starting with ':'): one line naming the
+ * option, then EXIT_USAGE. */
+int option_error(const char *cmd, int opt, char **argv);
 /* Join the remaining arguments into one pcap-filter expression (caller frees). */
 char *join_filter(int argc, char **argv);
 int check_root(void);

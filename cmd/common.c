@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Flags shared by `trace` and `run`. */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,4 +204,19 @@ int check_root(void)
 		return -EPERM;
 	}
 	return 0;
+}
+
+int option_error(const char *cmd, int opt, char **argv)
+{
+	const char *what = argv[optind - 1];
+	char shortopt[3] = { '-', (char)optopt, 0 };
+
+	/* a long option is argv[optind - 1] itself; a short one may sit inside a cluster */
+	if (strncmp(what, "--", 2) && optopt > ' ' && optopt < 127)
+		what = shortopt;
+	if (opt == ':')
+		fprintf(stderr, "pwhy %s: option '%s' needs a value (pwhy %s --help)\n", cmd, what, cmd);
+	else
+		fprintf(stderr, "pwhy %s: unknown option '%s' (pwhy %s --help)\n", cmd, what, cmd);
+	return EXIT_USAGE;
 }

@@ -84,7 +84,8 @@ int cmd_fix(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	optind = 2;
-	while ((opt = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":vh", opts, NULL)) != -1) {
 		switch (opt) {
 		case OPT_NETNS: o.netns = optarg; break;
 		case OPT_DEV: o.devs = optarg; break;
@@ -98,8 +99,7 @@ int cmd_fix(int argc, char **argv)
 		case 'v': o.verbose = true; break;
 		case 'h': usage(stdout); return EXIT_OK;
 		default:
-			fprintf(stderr, "pwhy fix: bad option (pwhy fix --help)\n");
-			return EXIT_USAGE;
+			return option_error("fix", opt, argv);
 		}
 	}
 	if (optind < argc)

@@ -55,12 +55,12 @@ int cmd_run(int argc, char **argv)
 			break;
 		}
 	if (dashdash < 0 || dashdash == argc - 1) {
-		fprintf(stderr, "pwhy run: missing '-- COMMAND'\n");
-		usage(stderr);
+		fprintf(stderr, "pwhy run: missing '-- COMMAND' (pwhy run --help)\n");
 		return EXIT_USAGE;
 	}
 	optind = 1;
-	while ((opt = getopt_long(dashdash, argv, "+" COMMON_SHORT_OPTS, opts, NULL)) != -1) {
+	opterr = 0;
+	while ((opt = getopt_long(dashdash, argv, "+:" COMMON_SHORT_OPTS, opts, NULL)) != -1) {
 		switch (opt) {
 		case 'h':
 			usage(stdout);
@@ -82,11 +82,8 @@ int cmd_run(int argc, char **argv)
 			break;
 		default:
 			r = common_opt(opt, optarg, &o);
-			if (r <= 0) {
-				if (!r)
-					usage(stderr);
-				return EXIT_USAGE;
-			}
+			if (r <= 0)
+				return r ? EXIT_USAGE : option_error("run", opt, argv);
 		}
 	}
 	if (check_root())

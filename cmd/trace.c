@@ -22,17 +22,15 @@ int cmd_trace(int argc, char **argv)
 
 	common_defaults(&o);
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+" COMMON_SHORT_OPTS, common_long_opts, NULL)) != -1) {
+	opterr = 0;	/* one line of our own instead of getopt's and the usage */
+	while ((opt = getopt_long(argc, argv, "+:" COMMON_SHORT_OPTS, common_long_opts, NULL)) != -1) {
 		if (opt == 'h') {
 			usage(stdout);
 			return EXIT_OK;
 		}
 		r = common_opt(opt, optarg, &o);
-		if (r <= 0) {
-			if (!r)
-				usage(stderr);
-			return EXIT_USAGE;
-		}
+		if (r <= 0)
+			return r ? EXIT_USAGE : option_error("trace", opt, argv);
 	}
 	if (check_root())
 		return EXIT_RUNTIME;
