@@ -84,8 +84,16 @@ int session_run(const struct session_opts *o, struct session_result *res)
 	__u64 cnt[PWHY_CNT_MAX];
 	long long v;
 
+	struct tracer_opts topts = o->tracer;
+
 	memset(res, 0, sizeof(*res));
 	res->child_status = -1;
+	if (o->list_funcs) {
+		r = tracer_list_funcs(&o->tracer, stdout, stderr, err, sizeof(err));
+		if (r)
+			fprintf(stderr, "pwhy: %s\n", err);
+		return r;
+	}
 	if (o->output_file) {
 		rnd.out = fopen(o->output_file, "w");
 		if (!rnd.out) {
@@ -108,7 +116,8 @@ int session_run(const struct session_opts *o, struct session_result *res)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
-	r = tracer_open(&o->tracer, on_event, &l, &t, err, sizeof(err));
+	topts.stop = &stop_requested;	/* Ctrl-C during a long attach undoes it */
+	r = tracer_open(&topts, on_event, &l, &t, err, sizeof(err));
 	if (r) {
 		fprintf(stderr, "pwhy: %s\n", err);
 		if (rnd.out != stdout)

@@ -14,6 +14,7 @@ struct session_opts {
 	bool timestamp;
 	bool print_events;
 	bool explain_route;
+	bool list_funcs;		/* print the attach plan instead of tracing */
 	const char *output_file;
 	long kinds_mask;		/* findings to report (0 = all) */
 	char *const *command;		/* run: argv of the command to run, NULL for trace */
