@@ -53,6 +53,7 @@ struct tracer {
 	struct { char *name; int fd; } modules[MAX_MODULES];	/* module BTF objects (fentry) */
 	int nmodules;
 	volatile sig_atomic_t *stop;
+	double load_s, link_s;	/* fentry: time in program loads and in attaching, all threads */
 	struct bpf_link *links[MAX_LINKS];	/* tracepoints attached through libbpf */
 	int nlinks;
 	int nattached;
@@ -394,13 +395,20 @@ static void fentry_one(size_t i, void *ctx)
 		refused(t, "fentry", f->name, -j->obj_fd[i]);
 		return;
 	}
+	double t0 = workers_now(), t1;
+
 	fd = clone_prog_fd(t, j->tmpl[f->skb_pos], BPF_TRACE_FENTRY, f->btf_id, j->obj_fd[i],
 			   f->name, false);
+	t1 = workers_now();
 	if (fd < 0) {
 		refused(t, "fentry", f->name, -fd);
 		return;
 	}
 	link = bpf_raw_tracepoint_open(NULL, fd);
+	pthread_mutex_lock(&t->lock);
+	t->load_s += t1 - t0;
+	t->link_s += workers_now() - t1;
+	pthread_mutex_unlock(&t->lock);
 	if (link < 0) {
 		refused(t, "fentry attach", f->name, errno);
 		close(fd);
@@ -620,6 +628,9 @@ static int attach_path_probes(struct tracer *t)
 		fprintf(stderr, "pwhy: attached %d probes in %.2f s (%s)\n", t->nattached - before,
 			workers_now() - t0, t->backend == PWHY_BACKEND_FENTRY ? "fentry" :
 			t->kprobe_multi ? "kprobe.multi" : "kprobe");
+		if (t->backend == PWHY_BACKEND_FENTRY)
+			fprintf(stderr, "pwhy: fentry: %.2f s loading and verifying, %.2f s attaching trampolines (summed over %d threads)\n",
+				t->load_s, t->link_s, workers_cpus(8));
 		print_skipped(t);
 	}
 	return 0;
@@ -730,6 +741,14 @@ int tracer_open(const struct tracer_opts *o, tracer_event_cb cb, void *ctx, stru
 	if (r)
 		goto fail;
 	t->kprobe_multi = backend_probe()->kprobe_multi;
+	/* Many functions: one kprobe.multi link attaches and detaches in about a second, where
+	 * fentry needs a trampoline per function, each waiting for RCU-tasks grace periods when
+	 * it goes (minutes for --all). */
+	if (o->backend == PWHY_BACKEND_AUTO && t->backend == PWHY_BACKEND_FENTRY &&
+	    t->kprobe_multi && (o->all_funcs || o->filter_func)) {
+		t->backend = PWHY_BACKEND_KPROBE;
+		note(t, "many functions: kprobe.multi rather than fentry (--backend fentry to insist)%s%s", "", "");
+	}
 	if (o->filter && *o->filter) {
 		r = filter_prepare(t, o->filter, err, errlen);
 		if (r)

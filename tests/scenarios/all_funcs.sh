@@ -30,7 +30,7 @@ fi
 
 NS=$(ns_new all)
 before=$(progs)
-timeout -s INT $LIMIT "$PWHY" run --backend "$BACKEND" -v --events --all 'udp and port 9' -- \
+timeout -s INT $LIMIT "$PWHY" run --backend "$BACKEND" -v --events --expect no-sk --all 'udp and port 9' -- \
 	ip netns exec $NS $NETTOOL udp-send --to 127.0.0.1:9 --payload x >$WORK/out 2>$WORK/out.err
 expect_status $? 0 "--all run exits 0" $WORK/out
 got=$(sed -n 's/^pwhy: attached \([0-9]*\) probes in \([0-9.]*\) s.*/\1/p' $WORK/out.err)
@@ -54,11 +54,29 @@ esac
 settle $before
 [ "$(progs)" = "$before" ] && ok "after --all: nothing left attached" || bad "after --all: $(progs) programs left (before: $before)"
 
+# --kmods: functions of a loaded module (veth, loaded by creating a pair), from its split BTF
+A=$(ns_new kma); B=$(ns_new kmb)
+veth $A va $B vb && ip -n $A addr add 10.77.0.1/24 dev va && ip -n $B addr add 10.77.0.2/24 dev vb
+if [ ! -e /sys/kernel/btf/veth ]; then
+	skip "--kmods: veth has no BTF here (built in or without module BTF)"
+else
+	"$PWHY" trace --all --kmods --list-funcs >$WORK/kl 2>/dev/null
+	expect_grep $WORK/kl "^veth_xmit	skb1	\[veth\]$" "--kmods --list-funcs: veth_xmit from the veth module's BTF"
+	"$PWHY" trace --all --list-funcs >$WORK/nokl 2>/dev/null
+	expect_no_grep $WORK/nokl "\[veth\]" "without --kmods: no module function"
+	timeout -s INT $LIMIT "$PWHY" run --backend "$BACKEND" --events --expect no-sk --kmods \
+		--filter-func '^(veth_xmit|__udp4_lib_rcv)$' 'udp and port 9' -- \
+		ip netns exec $A $NETTOOL udp-send --to 10.77.0.2:9 --payload x >$WORK/km 2>$WORK/km.err
+	expect_status $? 0 "--kmods run exits 0" $WORK/km
+	expect_grep $WORK/km " veth_xmit$" "--kmods: the module function veth_xmit is on the path"
+fi
+
 # Ctrl-C while attaching: prompt stop, one line, non-zero, nothing left
 "$PWHY" trace --backend "$BACKEND" --all 'udp and port 9' >/dev/null 2>$WORK/int.err &
 pid=$!
-for _ in $(seq 600); do [ "$(progs)" -gt "$before" ] && break; sleep 0.1; done
-sleep ${PWHY_INT_DELAY:-1}
+# as soon as the first program is in: kprobe.multi attaches everything in well under a second
+for _ in $(seq 6000); do [ "$(progs)" -gt "$before" ] && break; sleep 0.01; done
+sleep ${PWHY_INT_DELAY:-0}
 kill -INT $pid
 for _ in $(seq $((LIMIT * 10))); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
 if kill -0 $pid 2>/dev/null; then bad "SIGINT during attach: still running $LIMIT s later"; kill -KILL $pid; fi
