@@ -785,8 +785,12 @@ int tracer_open(const struct tracer_opts *o, tracer_event_cb cb, void *ctx, stru
 	}
 	r = attach_path_probes(t);
 	if (r == -EINTR) {
-		snprintf(err, errlen, "interrupted while attaching (%d of %zu functions attached); all detached",
-			 t->nattached, t->funcs.n);
+		size_t done = 0;
+
+		for (size_t i = 0; i < t->funcs.n; i++)
+			done += t->funcs.v[i].attached;
+		snprintf(err, errlen, "interrupted while attaching (%zu of %zu functions attached); all detached",
+			 done, t->funcs.n);
 		goto fail;
 	}
 	if (r) {
