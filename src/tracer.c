@@ -602,11 +602,16 @@ static void raise_nofile(size_t need)
 
 static void print_skipped(const struct tracer *t)
 {
-	fprintf(stderr, "pwhy: %zu functions planned, ", t->funcs.n);
+	size_t done = 0;
+
+	for (size_t i = 0; i < t->funcs.n; i++)
+		done += t->funcs.v[i].attached;
+	fprintf(stderr, "pwhy: %zu functions attached, ", done);
 	funcs_skipped_print(stderr, &t->skipped);
 	for (int i = 0; i < MAX_ERRNOS && t->refused[i].n; i++)
-		fprintf(stderr, "%s%s %u", i ? ", " : " (", strerror(t->refused[i].err),
-			t->refused[i].n);
+		/* 524 is the kernel's ENOTSUPP (6.1 fentry on functions with more than 6 args) */
+		fprintf(stderr, "%s%s %u", i ? ", " : " (", t->refused[i].err == 524 ?
+			"not supported" : strerror(t->refused[i].err), t->refused[i].n);
 	fputs(t->refused[0].n ? ")\n" : "\n", stderr);
 }
 

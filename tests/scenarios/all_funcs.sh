@@ -37,7 +37,7 @@ got=$(sed -n 's/^pwhy: attached \([0-9]*\) probes in \([0-9.]*\) s.*/\1/p' $WORK
 if [ "${got:-0}" -ge 1000 ]; then ok "--all: $got functions attached"; else bad "--all: ${got:-no} functions attached (want >= 1000)"; sed 's/^/#   /' $WORK/out.err | tail -5; fi
 expect_grep $WORK/out.err "^pwhy: attached [0-9]+ probes in [0-9.]+ s" "-v: attach time"
 expect_grep $WORK/out.err "^pwhy: detached [0-9]+ probes in [0-9.]+ s" "-v: detach time"
-expect_grep $WORK/out.err "^pwhy: [0-9]+ functions planned, skipped [0-9]+ of [0-9]+" "-v: skipped functions summarized"
+expect_grep $WORK/out.err "^pwhy: [0-9]+ functions attached, skipped [0-9]+ of [0-9]+" "-v: skipped functions summarized"
 sed -n 's/^pwhy: \(attached\|detached\) /# \1 /p' $WORK/out.err
 for f in udp_sendmsg __dev_queue_xmit __udp4_lib_rcv; do
 	expect_grep $WORK/out " $f$" "path shows $f"
