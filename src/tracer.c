@@ -866,7 +866,8 @@ static void close_one(size_t i, void *ctx)
 void tracer_close(struct tracer *t)
 {
 	/* detaching waits for RCU grace periods, one per probe: waiting in parallel shares them */
-	struct workers_opts wo = { .threads = t && t->nfds > 64 ? 32 : 1 };
+	struct workers_opts wo = { .threads = t && t->nfds > 64 ? 32 : 1,
+				   .what = t && t->nfds > 64 ? "detaching" : NULL };
 	double t0 = workers_now();
 	int n;
 
