@@ -30,7 +30,7 @@ for b in $BACKENDS; do
 		s=$(now)
 		"$PWHY" trace --all -v --backend "$b" --timeout 1 'udp and port 9' >/dev/null 2>$tmp/err
 		st=$?
-		wall=$(echo "$(now) - $s" | bc)
+		wall=$(printf "%.2f" "$(echo "$(now) - $s" | bc)")
 		kind=$(sed -n 's/^pwhy: attached [0-9]* probes in [0-9.]* s (\(.*\))$/\1/p' $tmp/err)
 		probes=$(sed -n 's/^pwhy: attached \([0-9]*\) probes.*/\1/p' $tmp/err)
 		att=$(sed -n 's/^pwhy: attached [0-9]* probes in \([0-9.]*\) s.*/\1/p' $tmp/err)
