@@ -83,7 +83,6 @@ int session_run(const struct session_opts *o, struct session_result *res)
 	int go = -1, r;
 	__u64 cnt[PWHY_CNT_MAX];
 	long long v;
-
 	struct tracer_opts topts = o->tracer;
 
 	memset(res, 0, sizeof(*res));
