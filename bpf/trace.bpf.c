@@ -210,6 +210,80 @@ static __always_inline struct pwhy_event *skb_event(struct sk_buff *skb, __u16 k
 
 /* ---------------------------------------------------------------- path probes on functions */
 
+/* Socket sends (udp_sendmsg...) that started on this thread and made no selected skb yet: a
+ * socket cannot be filtered like a packet, so they are shown just before the first skb of the
+ * thread that passes the filter (with that skb's details), and forgotten when the syscall ends. */
+#define SEND_ENTRIES 2
+struct send_entries {
+	__u64 ip[SEND_ENTRIES];
+	__u64 ts[SEND_ENTRIES];
+	__u32 n;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct send_entries);
+} send_entries SEC(".maps");
+
+static __always_inline int on_send_entry(__u64 ip)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct send_entries *e, fresh = {};
+
+	if (!(cfg_flags & PWHY_CFG_PATH_EVENTS) ||
+	    (cfg_self_tgid && (bpf_get_current_pid_tgid() >> 32) == cfg_self_tgid))
+		return 0;
+	e = bpf_map_lookup_elem(&send_entries, &tid);
+	if (!e) {
+		fresh.ip[0] = ip;
+		fresh.ts[0] = bpf_ktime_get_ns();
+		fresh.n = 1;
+		bpf_map_update_elem(&send_entries, &tid, &fresh, BPF_ANY);
+	} else if (e->n < SEND_ENTRIES) {
+		/* the outer send first (tcp_sendmsg → tcp_sendmsg_locked) */
+		e->ip[e->n & (SEND_ENTRIES - 1)] = ip;
+		e->ts[e->n & (SEND_ENTRIES - 1)] = bpf_ktime_get_ns();
+		e->n++;
+	}
+	return 0;
+}
+
+/* ev is reserved and filled: submit the pending send entries' events (copies of ev naming the
+ * send functions) and return the event that carries the current function, to be submitted
+ * after them (ring-buffer order is reservation order). */
+static __always_inline struct pwhy_event *send_entries_flush(struct pwhy_event *ev)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct send_entries *e = bpf_map_lookup_elem(&send_entries, &tid);
+	struct pwhy_event *next;
+	__u64 ip, ts;
+
+	if (!e)
+		return ev;
+	for (int i = 0; i < SEND_ENTRIES; i++) {
+		if (i >= e->n)
+			break;
+		next = bpf_ringbuf_reserve(&events, sizeof(*next), 0);
+		if (!next) {
+			count(PWHY_CNT_RINGBUF_FULL);
+			break;
+		}
+		bpf_probe_read_kernel(next, sizeof(*next), ev);
+		ip = ev->func_ip;
+		ts = ev->ts_ns;
+		ev->func_ip = e->ip[i];
+		ev->ts_ns = e->ts[i];
+		event_submit(ev);
+		ev = next;
+		ev->func_ip = ip;
+		ev->ts_ns = ts;
+	}
+	bpf_map_delete_elem(&send_entries, &tid);
+	return ev;
+}
+
 static __always_inline int on_func(void *ctx, struct sk_buff *skb, __u64 ip, int out_kind)
 {
 	struct pwhy_event *ev;
@@ -217,6 +291,8 @@ static __always_inline int on_func(void *ctx, struct sk_buff *skb, __u64 ip, int
 	if (!skb || !(cfg_flags & PWHY_CFG_PATH_EVENTS))
 		return 0;
 	ev = skb_event(skb, PWHY_EV_PATH, PWHY_PROBE_FUNC, ip);
+	if (ev)
+		ev = send_entries_flush(ev);
 	if (ev)
 		skb_event_submit(ctx, ev, skb, out_kind);
 	return 0;
@@ -236,6 +312,23 @@ static __always_inline int on_func(void *ctx, struct sk_buff *skb, __u64 ip, int
 		return on_func(ctx, (struct sk_buff *)PT_REGS_PARM##n(ctx),      \
 			       bpf_get_func_ip(ctx), OUT_KPROBE);                \
 	}
+
+/* position 0: a socket send entry, no skb yet */
+SEC("fentry")
+int pwhy_fentry0(__u64 *ctx)
+{
+	return on_send_entry(bpf_get_func_ip(ctx));
+}
+SEC("kprobe")
+int pwhy_kprobe0(struct pt_regs *ctx)
+{
+	return on_send_entry(bpf_get_func_ip(ctx));
+}
+SEC("kprobe.multi")
+int pwhy_kmulti0(struct pt_regs *ctx)
+{
+	return on_send_entry(bpf_get_func_ip(ctx));
+}
 
 FENTRY_SKB(1) FENTRY_SKB(2) FENTRY_SKB(3) FENTRY_SKB(4) FENTRY_SKB(5)
 KPROBE_SKB(1, "kprobe", pwhy_kprobe) KPROBE_SKB(2, "kprobe", pwhy_kprobe)
@@ -588,6 +681,7 @@ static __always_inline int send_exit(long ret)
 	struct send_state *st = bpf_map_lookup_elem(&sends, &tid);
 	struct pwhy_event *ev;
 
+	bpf_map_delete_elem(&send_entries, &tid);
 	if (!st)
 		return 0;
 	ev = event_new(PWHY_EV_SEND_EXIT, PWHY_PROBE_SENDMSG);

@@ -21,7 +21,7 @@ enum {
 
 /* Long options common to trace and run; values start at 256. */
 extern const struct option common_long_opts[];
-#define COMMON_OPTS_COUNT 23
+#define COMMON_OPTS_COUNT 25
 #define COMMON_SHORT_OPTS "b:vhw:"
 /* Returns 1 if handled, 0 if not a common option, -1 on a bad value (message printed). */
 int common_opt(int opt, const char *arg, struct session_opts *o);

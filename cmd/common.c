@@ -14,6 +14,7 @@ enum {
 	OPT_IFNAME, OPT_NO_TRACK, OPT_EXPLAIN, OPT_RINGBUF, OPT_TIMESTAMP, OPT_OUTFILE,
 	OPT_VERBOSE, OPT_FINDINGS_ONLY, OPT_HELP, OPT_WRITE, OPT_PCAP_ONCE,
 	OPT_OUT_STACK, OPT_OUT_CALLER, OPT_OUT_SKB, OPT_OUT_TCP_FLAGS, OPT_OUT_LIMIT,
+	OPT_LIST_FUNCS, OPT_KMODS,
 };
 
 const struct option common_long_opts[COMMON_OPTS_COUNT + 1] = {
@@ -34,6 +35,8 @@ const struct option common_long_opts[COMMON_OPTS_COUNT + 1] = {
 	{ "findings-only", no_argument, NULL, OPT_FINDINGS_ONLY },
 	{ "write", required_argument, NULL, OPT_WRITE },
 	{ "pcap-once", no_argument, NULL, OPT_PCAP_ONCE },
+	{ "list-funcs", no_argument, NULL, OPT_LIST_FUNCS },
+	{ "kmods", no_argument, NULL, OPT_KMODS },
 	{ "help", no_argument, NULL, 'h' },
 	{ "output-stack", no_argument, NULL, OPT_OUT_STACK },
 	{ "output-caller", no_argument, NULL, OPT_OUT_CALLER },
@@ -92,6 +95,8 @@ int common_opt(int opt, const char *arg, struct session_opts *o)
 	case OPT_JSON: o->json = true; return 1;
 	case OPT_FILTER_FUNC: o->tracer.filter_func = arg; return 1;
 	case OPT_ALL: o->tracer.all_funcs = true; return 1;
+	case OPT_LIST_FUNCS: o->list_funcs = true; return 1;
+	case OPT_KMODS: o->tracer.kmods = true; return 1;
 	case OPT_NETNS:
 		if (parse_netns(arg, &o->tracer.filter_netns)) {
 			fprintf(stderr, "pwhy: no such network namespace '%s'\n", arg);
@@ -170,6 +175,8 @@ void common_usage(FILE *f)
 	      "      --explain-route    explain every route lookup of traced sends (keys, table, result)\n"
 	      "      --filter-func RE   attach path probes to functions taking an skb whose name matches RE\n"
 	      "      --all              attach path probes to every function taking an skb\n"
+	      "      --kmods            with --all/--filter-func: loaded modules' functions too\n"
+	      "      --list-funcs       print the functions path probes would attach to, and exit\n"
 	      "      --filter-netns NS  only skbs in this netns (inode, /proc/PID/ns/net, or `ip netns` name)\n"
 	      "      --filter-mark M[/MASK]  only skbs with this mark\n"
 	      "      --filter-ifname IF only skbs on this interface (of --filter-netns, else of pwhy's netns)\n"

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* /proc/kallsyms, sorted once, searched by address. */
+/* /proc/kallsyms, sorted once by address (event decoding) and indexed once by name (attach
+ * planning looks up thousands of names). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,10 +9,14 @@
 struct ksym {
 	__u64 addr;
 	char *name;
+	const char *module;	/* "" for vmlinux */
 };
 
 static struct ksym *syms;
+static const struct ksym **by_name;
 static size_t nsyms;
+static char **modules;
+static size_t nmodules;
 static int loaded;
 
 static int cmp_addr(const void *a, const void *b)
@@ -19,6 +24,32 @@ static int cmp_addr(const void *a, const void *b)
 	const struct ksym *x = a, *y = b;
 
 	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	const struct ksym *x = *(const struct ksym *const *)a, *y = *(const struct ksym *const *)b;
+	int c = strcmp(x->name, y->name);
+
+	return c ? c : cmp_addr(x, y);
+}
+
+/* module names repeat for every symbol of the module: keep one copy of each */
+static const char *module_name(const char *m)
+{
+	char **n;
+
+	if (!*m)
+		return "";
+	for (size_t i = nmodules; i-- > 0;)
+		if (!strcmp(modules[i], m))
+			return modules[i];
+	n = realloc(modules, (nmodules + 1) * sizeof(*n));
+	if (!n)
+		return "";
+	modules = n;
+	modules[nmodules] = strdup(m);
+	return modules[nmodules] ? modules[nmodules++] : "";
 }
 
 static void ksyms_load(void)
@@ -32,9 +63,9 @@ static void ksyms_load(void)
 		return;
 	while (fgets(line, sizeof(line), f)) {
 		unsigned long long addr;
-		char type, name[256];
+		char type, name[256], mod[128] = "";
 
-		if (sscanf(line, "%llx %c %255s", &addr, &type, name) != 3 || !addr)
+		if (sscanf(line, "%llx %c %255s [%127[^]]]", &addr, &type, name, mod) < 3 || !addr)
 			continue;
 		if (type != 't' && type != 'T' && type != 'W' && type != 'w')
 			continue;
@@ -49,10 +80,18 @@ static void ksyms_load(void)
 		}
 		syms[nsyms].addr = addr;
 		syms[nsyms].name = strdup(name);
-		nsyms++;
+		syms[nsyms].module = module_name(mod);
+		if (syms[nsyms].name)
+			nsyms++;
 	}
 	fclose(f);
 	qsort(syms, nsyms, sizeof(*syms), cmp_addr);
+	by_name = malloc((nsyms ? nsyms : 1) * sizeof(*by_name));
+	if (!by_name)
+		return;
+	for (size_t i = 0; i < nsyms; i++)
+		by_name[i] = &syms[i];
+	qsort(by_name, nsyms, sizeof(*by_name), cmp_name);
 }
 
 static const struct ksym *ksym_find(__u64 addr)
@@ -96,22 +135,57 @@ const char *ksym_exact(__u64 addr)
 	return s && addr - s->addr < 16 ? s->name : NULL;
 }
 
-__u64 ksym_addr(const char *name)
+/* index of the first by_name entry with this name, or nsyms */
+static size_t first_named(const char *name)
 {
+	size_t lo = 0, hi;
+
 	if (!loaded)
 		ksyms_load();
-	for (size_t i = 0; i < nsyms; i++)
-		if (!strcmp(syms[i].name, name))
-			return syms[i].addr;
-	return 0;
+	if (!by_name)
+		return nsyms;
+	hi = nsyms;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(by_name[mid]->name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < nsyms && !strcmp(by_name[lo]->name, name) ? lo : nsyms;
+}
+
+__u64 ksym_addr(const char *name)
+{
+	size_t i = first_named(name);
+
+	return i < nsyms ? by_name[i]->addr : 0;
+}
+
+int ksym_count(const char *name, const char **module)
+{
+	size_t i = first_named(name), j = i;
+
+	while (j < nsyms && !strcmp(by_name[j]->name, name))
+		j++;
+	if (module)
+		*module = i < nsyms ? by_name[i]->module : "";
+	return j - i;
 }
 
 void ksyms_free(void)
 {
 	for (size_t i = 0; i < nsyms; i++)
 		free(syms[i].name);
+	for (size_t i = 0; i < nmodules; i++)
+		free(modules[i]);
 	free(syms);
+	free(by_name);
+	free(modules);
 	syms = NULL;
-	nsyms = 0;
+	by_name = NULL;
+	modules = NULL;
+	nsyms = nmodules = 0;
 	loaded = 0;
 }

@@ -163,6 +163,12 @@ int session_run(const struct session_opts *o, struct session_result *res)
 		fprintf(stderr, "pwhy: --pcap-once needs -w FILE\n");
 		return -EINVAL;
 	}
+	if (o->list_funcs) {
+		r = tracer_list_funcs(&o->tracer, stdout, stderr, err, sizeof(err));
+		if (r)
+			fprintf(stderr, "pwhy: %s\n", err);
+		return r;
+	}
 	if (o->output_file) {
 		rnd.out = fopen(o->output_file, "w");
 		if (!rnd.out) {
@@ -198,6 +204,7 @@ int session_run(const struct session_opts *o, struct session_result *res)
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 	topts.aux_cb = on_aux;
+	topts.stop = &stop_requested;	/* Ctrl-C during a long attach undoes it */
 	r = tracer_open(&topts, on_event, &l, &t, err, sizeof(err));
 	if (r) {
 		fprintf(stderr, "pwhy: %s\n", err);

@@ -5,12 +5,14 @@
  * so nothing outlives it, not even after SIGKILL. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <linux/perf_event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <net/if.h>
@@ -26,10 +28,14 @@
 #include "pwhy/splice.h"
 #include "pwhy/splice_magic.h"
 #include "pwhy/tracer.h"
+#include "pwhy/workers.h"
 #include "trace.skel.h"
 
-#define MAX_FDS 8192
+#define MAX_FDS 16384
 #define MAX_LINKS 48
+#define MAX_MODULES 64
+#define MAX_ERRNOS 8
+#define MAX_FAIL_NOTES 20
 
 struct tracer {
 	struct trace_bpf *skel;
@@ -41,6 +47,14 @@ struct tracer {
 	size_t filter_l2_n, filter_l3_n;
 	int fds[MAX_FDS];	/* cloned programs, links, perf events */
 	int nfds;
+	pthread_mutex_t lock;	/* fds and the counts below, taken by attach workers */
+	struct funcs_skipped skipped;
+	struct { int err; unsigned n; } refused[MAX_ERRNOS];	/* attach failures by errno */
+	int fail_notes;
+	struct { char *name; int fd; } modules[MAX_MODULES];	/* module BTF objects (fentry) */
+	int nmodules;
+	volatile sig_atomic_t *stop;
+	double load_s, link_s;	/* fentry: time in program loads and in attaching, all threads */
 	struct bpf_link *links[MAX_LINKS];	/* tracepoints attached through libbpf */
 	int nlinks;
 	int nattached;
@@ -64,12 +78,39 @@ static void note(const struct tracer *t, const char *fmt, const char *a, const c
 
 static int keep_fd(struct tracer *t, int fd)
 {
+	pthread_mutex_lock(&t->lock);
 	if (t->nfds == MAX_FDS) {
+		pthread_mutex_unlock(&t->lock);
 		close(fd);
 		return -E2BIG;
 	}
 	t->fds[t->nfds++] = fd;
+	pthread_mutex_unlock(&t->lock);
 	return fd;
+}
+
+static bool stopping(const struct tracer *t)
+{
+	return t->stop && *t->stop;
+}
+
+/* A function the kernel would not take: counted by errno, the first few named with -v. */
+static void refused(struct tracer *t, const char *how, const char *func, int err)
+{
+	int i;
+
+	pthread_mutex_lock(&t->lock);
+	t->skipped.n[FUNCS_SKIP_ATTACH_FAILED]++;
+	for (i = 0; i < MAX_ERRNOS && t->refused[i].n && t->refused[i].err != err; i++)
+		;
+	if (i < MAX_ERRNOS) {
+		t->refused[i].err = err;
+		t->refused[i].n++;
+	}
+	if (t->verbose && t->fail_notes++ < MAX_FAIL_NOTES)
+		fprintf(stderr, "pwhy: note: %s %s: %s%s\n", how, func, strerror(err),
+			t->fail_notes == MAX_FAIL_NOTES ? " (further refusals only counted)" : "");
+	pthread_mutex_unlock(&t->lock);
 }
 
 /* --------------------------------------------------------------------------------- filter */
@@ -152,15 +193,15 @@ static int spliced_insns(const struct tracer *t, const struct bpf_program *p,
 }
 
 /* Load a copy of an already-loaded program, with the filter spliced in when there is one. */
-static int clone_prog(struct tracer *t, const struct bpf_program *p, enum bpf_attach_type at,
-		      int attach_btf_id, const char *what)
+/* With keep=false the caller owns the fd (a path probe whose link holds the program). */
+static int clone_prog_fd(struct tracer *t, const struct bpf_program *p, enum bpf_attach_type at,
+			 int attach_btf_id, int attach_btf_obj_fd, const char *what, bool keep)
 {
 	LIBBPF_OPTS(bpf_prog_load_opts, o, .expected_attach_type = at,
-		    .attach_btf_id = attach_btf_id);
+		    .attach_btf_id = attach_btf_id, .attach_btf_obj_fd = attach_btf_obj_fd);
 	const struct bpf_insn *insns = bpf_program__insns(p);
 	size_t n = bpf_program__insn_cnt(p);
 	struct bpf_insn *spliced = NULL;
-	static char log[65536];
 	int fd, r;
 
 	if (t->filter_l2 || t->filter_l3) {
@@ -170,22 +211,33 @@ static int clone_prog(struct tracer *t, const struct bpf_program *p, enum bpf_at
 		if (!r)
 			insns = spliced;
 	}
-	log[0] = 0;
-	if (t->verbose) {
-		o.log_buf = log;
-		o.log_size = sizeof(log);
-		o.log_level = 1;
-	}
 	fd = bpf_prog_load(bpf_program__type(p), "pwhy", "GPL", insns, n, &o);
 	r = -errno;
-	free(spliced);
-	if (fd < 0) {
-		if (t->verbose && log[0])
-			fprintf(stderr, "pwhy: verifier log for %s:\n%.4000s\n", what,
-				log + (strlen(log) > 4000 ? strlen(log) - 4000 : 0));
-		return r;
+	if (fd < 0 && t->verbose && t->fail_notes < MAX_FAIL_NOTES) {
+		/* again with the verifier's log, which makes a load much slower */
+		char *log = calloc(1, 65536);
+
+		if (log) {
+			o.log_buf = log;
+			o.log_size = 65536;
+			o.log_level = 1;
+			if (bpf_prog_load(bpf_program__type(p), "pwhy", "GPL", insns, n, &o) < 0 &&
+			    log[0])
+				fprintf(stderr, "pwhy: verifier log for %s:\n%.4000s\n", what,
+					log + (strlen(log) > 4000 ? strlen(log) - 4000 : 0));
+			free(log);
+		}
 	}
-	return keep_fd(t, fd);
+	free(spliced);
+	if (fd < 0)
+		return r;
+	return keep ? keep_fd(t, fd) : fd;
+}
+
+static int clone_prog(struct tracer *t, const struct bpf_program *p, enum bpf_attach_type at,
+		      int attach_btf_id, const char *what)
+{
+	return clone_prog_fd(t, p, at, attach_btf_id, 0, what, true);
 }
 
 static bool has_filter(const struct tracer *t)
@@ -263,6 +315,10 @@ static void select_programs(struct tracer *t, const struct btf *btf)
 			int pos = name[strlen(name) - 1] - '0';
 			const char *target = NULL;
 
+			/* the template is only ever cloned; any vmlinux function of its kind will do */
+			for (size_t i = 0; i < t->funcs.n && !target; i++)
+				if (t->funcs.v[i].skb_pos == pos && !t->funcs.v[i].module)
+					target = t->funcs.v[i].name;
 			for (size_t i = 0; i < t->funcs.n && !target; i++)
 				if (t->funcs.v[i].skb_pos == pos)
 					target = t->funcs.v[i].name;
@@ -324,27 +380,96 @@ static struct bpf_program *template_for(struct tracer *t, const char *prefix, in
 	return bpf_object__find_program_by_name(t->skel->obj, name);
 }
 
-static int attach_fentry(struct tracer *t, const struct btf *btf)
+/* The kernel's BTF object of a module (fentry on its functions names it), found by name. */
+static int module_btf_fd(struct tracer *t, const char *module)
 {
-	for (size_t i = 0; i < t->funcs.n; i++) {
-		struct func_entry *f = &t->funcs.v[i];
-		struct bpf_program *p = template_for(t, "pwhy_fentry", f->skb_pos);
-		int fd, link;
+	__u32 id = 0;
 
-		fd = clone_prog(t, p, BPF_TRACE_FENTRY, btf_func_id(btf, f->name), f->name);
-		if (fd < 0) {
-			note(t, "fentry %s: %s", f->name, strerror(-fd));
+	for (int i = 0; i < t->nmodules; i++)
+		if (!strcmp(t->modules[i].name, module))
+			return t->modules[i].fd;
+	if (t->nmodules == MAX_MODULES)
+		return -E2BIG;
+	while (bpf_btf_get_next_id(id, &id) == 0) {
+		char name[64] = "";
+		struct bpf_btf_info info = { .name = (__u64)(unsigned long)name,
+					     .name_len = sizeof(name) };
+		__u32 len = sizeof(info);
+		int fd = bpf_btf_get_fd_by_id(id);
+
+		if (fd < 0)
 			continue;
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && info.kernel_btf &&
+		    !strcmp(name, module)) {
+			t->modules[t->nmodules].name = strdup(module);
+			t->modules[t->nmodules++].fd = fd;
+			return fd;
 		}
-		link = bpf_raw_tracepoint_open(NULL, fd);
-		if (link < 0) {
-			note(t, "fentry %s: attach: %s", f->name, strerror(errno));
-			continue;
-		}
-		keep_fd(t, link);
-		f->attached = 1;
-		t->nattached++;
+		close(fd);
 	}
+	return -ENOENT;
+}
+
+struct fentry_job {
+	struct tracer *t;
+	struct bpf_program *tmpl[FUNCS_MAX_POS + 1];
+	int *obj_fd;		/* per function: module BTF fd, 0 for vmlinux */
+};
+
+/* One function: load a copy of the template bound to it, attach, keep only the link. */
+static void fentry_one(size_t i, void *ctx)
+{
+	struct fentry_job *j = ctx;
+	struct tracer *t = j->t;
+	struct func_entry *f = &t->funcs.v[i];
+	int fd, link;
+
+	if (j->obj_fd[i] < 0) {
+		refused(t, "fentry", f->name, -j->obj_fd[i]);
+		return;
+	}
+	double t0 = workers_now(), t1;
+
+	fd = clone_prog_fd(t, j->tmpl[f->skb_pos], BPF_TRACE_FENTRY, f->btf_id, j->obj_fd[i],
+			   f->name, false);
+	t1 = workers_now();
+	if (fd < 0) {
+		refused(t, "fentry", f->name, -fd);
+		return;
+	}
+	link = bpf_raw_tracepoint_open(NULL, fd);
+	pthread_mutex_lock(&t->lock);
+	t->load_s += t1 - t0;
+	t->link_s += workers_now() - t1;
+	pthread_mutex_unlock(&t->lock);
+	if (link < 0) {
+		refused(t, "fentry attach", f->name, errno);
+		close(fd);
+		return;
+	}
+	close(fd);	/* the link holds the program */
+	if (keep_fd(t, link) < 0)
+		return;
+	f->attached = 1;
+	__atomic_fetch_add(&t->nattached, 1, __ATOMIC_RELAXED);
+}
+
+/* Each function needs its own verified copy and trampoline: loads run on every CPU. */
+static int attach_fentry(struct tracer *t)
+{
+	struct fentry_job j = { .t = t };
+	struct workers_opts wo = { .threads = workers_cpus(8), .what = "attaching", .stop = t->stop };
+
+	for (int pos = 0; pos <= FUNCS_MAX_POS; pos++)
+		j.tmpl[pos] = template_for(t, "pwhy_fentry", pos);
+	j.obj_fd = calloc(t->funcs.n ? t->funcs.n : 1, sizeof(*j.obj_fd));
+	if (!j.obj_fd)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->funcs.n; i++)
+		if (t->funcs.v[i].module)
+			j.obj_fd[i] = module_btf_fd(t, t->funcs.v[i].module);
+	workers_run(t->funcs.n, fentry_one, &j, &wo);
+	free(j.obj_fd);
 	return 0;
 }
 
@@ -353,43 +478,66 @@ static int prog_fd_for(struct tracer *t, struct bpf_program *p, enum bpf_attach_
 	return has_filter(t) ? clone_prog(t, p, at, 0, bpf_program__name(p)) : bpf_program__fd(p);
 }
 
+/* One link for many functions; the kernel refuses the whole set for one function it cannot
+ * take, so a refused set is split in halves until the culprits are alone. */
+static void kmulti_attach_set(struct tracer *t, int prog_fd, struct func_entry **set, size_t n)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, lo);
+	const char **syms;
+	int link, err;
+
+	if (!n || stopping(t))
+		return;
+	syms = calloc(n, sizeof(*syms));
+	if (!syms)
+		return;
+	for (size_t i = 0; i < n; i++)
+		syms[i] = set[i]->name;
+	lo.kprobe_multi.syms = syms;
+	lo.kprobe_multi.cnt = n;
+	link = bpf_link_create(prog_fd, 0, BPF_TRACE_KPROBE_MULTI, &lo);
+	err = errno;
+	free(syms);
+	if (link >= 0) {
+		if (keep_fd(t, link) < 0)
+			return;
+		for (size_t i = 0; i < n; i++)
+			set[i]->attached = 1;
+		t->nattached += n;
+		return;
+	}
+	if (n == 1) {
+		refused(t, "kprobe.multi", set[0]->name, err);
+		return;
+	}
+	kmulti_attach_set(t, prog_fd, set, n / 2);
+	kmulti_attach_set(t, prog_fd, set + n / 2, n - n / 2);
+}
+
 static int attach_kprobe_multi(struct tracer *t)
 {
-	for (int pos = 1; pos <= FUNCS_MAX_POS; pos++) {
+	struct func_entry **set = calloc(t->funcs.n ? t->funcs.n : 1, sizeof(*set));
+
+	if (!set)
+		return -ENOMEM;
+	for (int pos = 0; pos <= FUNCS_MAX_POS && !stopping(t); pos++) {
 		struct bpf_program *p = template_for(t, "pwhy_kmulti", pos);
-		const char **syms;
 		size_t n = 0;
-		int fd, link;
-		LIBBPF_OPTS(bpf_link_create_opts, lo);
+		int fd;
 
 		if (!bpf_program__autoload(p))
 			continue;
-		syms = calloc(t->funcs.n, sizeof(*syms));
-		if (!syms)
-			return -ENOMEM;
 		for (size_t i = 0; i < t->funcs.n; i++)
 			if (t->funcs.v[i].skb_pos == pos)
-				syms[n++] = t->funcs.v[i].name;
+				set[n++] = &t->funcs.v[i];
 		fd = prog_fd_for(t, p, BPF_TRACE_KPROBE_MULTI);
 		if (fd < 0) {
-			free(syms);
+			free(set);
 			return fd;
 		}
-		lo.kprobe_multi.syms = syms;
-		lo.kprobe_multi.cnt = n;
-		link = bpf_link_create(fd, 0, BPF_TRACE_KPROBE_MULTI, &lo);
-		free(syms);
-		if (link < 0) {
-			note(t, "kprobe.multi for skb argument %s: %s", pos == 1 ? "1" : ">1",
-			     strerror(errno));
-			continue;
-		}
-		keep_fd(t, link);
-		for (size_t i = 0; i < t->funcs.n; i++)
-			if (t->funcs.v[i].skb_pos == pos)
-				t->funcs.v[i].attached = 1;
-		t->nattached += n;
+		kmulti_attach_set(t, fd, set, n);
 	}
+	free(set);
 	return 0;
 }
 
@@ -426,36 +574,140 @@ static int attach_kprobe_one(struct tracer *t, int prog_fd, const char *func)
 	pfd = syscall(__NR_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
 	if (pfd < 0)
 		return -errno;
-	keep_fd(t, pfd);
 	if (ioctl(pfd, PERF_EVENT_IOC_SET_BPF, prog_fd) < 0 ||
-	    ioctl(pfd, PERF_EVENT_IOC_ENABLE, 0) < 0)
-		return -errno;
-	return 0;
+	    ioctl(pfd, PERF_EVENT_IOC_ENABLE, 0) < 0) {
+		int e = -errno;
+
+		close(pfd);
+		return e;
+	}
+	return keep_fd(t, pfd) < 0 ? -E2BIG : 0;
+}
+
+struct kprobe_job {
+	struct tracer *t;
+	int fds[FUNCS_MAX_POS + 1];
+};
+
+static void kprobe_one(size_t i, void *ctx)
+{
+	struct kprobe_job *j = ctx;
+	struct func_entry *f = &j->t->funcs.v[i];
+	int r;
+
+	if (j->fds[f->skb_pos] < 0)
+		return;
+	r = attach_kprobe_one(j->t, j->fds[f->skb_pos], f->name);
+	if (r) {
+		refused(j->t, "kprobe", f->name, -r);
+		return;
+	}
+	f->attached = 1;
+	__atomic_fetch_add(&j->t->nattached, 1, __ATOMIC_RELAXED);
 }
 
 static int attach_kprobes(struct tracer *t)
 {
-	int fds[FUNCS_MAX_POS + 1] = {};
+	/* registering a kprobe takes the kernel's kprobe mutex: more threads would only wait */
+	struct workers_opts wo = { .threads = 1, .what = "attaching", .stop = t->stop };
+	struct kprobe_job j = { .t = t };
 
-	for (int pos = 1; pos <= FUNCS_MAX_POS; pos++) {
+	for (int pos = 0; pos <= FUNCS_MAX_POS; pos++) {
 		struct bpf_program *p = template_for(t, "pwhy_kprobe", pos);
 
-		fds[pos] = bpf_program__autoload(p) ? prog_fd_for(t, p, 0) : -1;
+		j.fds[pos] = bpf_program__autoload(p) ? prog_fd_for(t, p, 0) : -1;
 	}
-	for (size_t i = 0; i < t->funcs.n; i++) {
-		struct func_entry *f = &t->funcs.v[i];
-		int r;
+	workers_run(t->funcs.n, kprobe_one, &j, &wo);
+	return 0;
+}
 
-		if (fds[f->skb_pos] < 0)
-			continue;
-		r = attach_kprobe_one(t, fds[f->skb_pos], f->name);
-		if (r) {
-			note(t, "kprobe %s: %s", f->name, strerror(-r));
-			continue;
-		}
-		f->attached = 1;
-		t->nattached++;
+/* Thousands of probes need thousands of fds: take what the hard limit allows. */
+static void raise_nofile(size_t need)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= need + 256)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need + 256 ? need + 256
+									      : rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+static void print_skipped(const struct tracer *t)
+{
+	size_t done = 0;
+
+	for (size_t i = 0; i < t->funcs.n; i++)
+		done += t->funcs.v[i].attached;
+	fprintf(stderr, "pwhy: %zu functions attached, ", done);
+	funcs_skipped_print(stderr, &t->skipped);
+	for (int i = 0; i < MAX_ERRNOS && t->refused[i].n; i++)
+		/* 524 is the kernel's ENOTSUPP (6.1 fentry on functions with more than 6 args) */
+		fprintf(stderr, "%s%s %u", i ? ", " : " (", t->refused[i].err == 524 ?
+			"not supported" : strerror(t->refused[i].err), t->refused[i].n);
+	fputs(t->refused[0].n ? ")\n" : "\n", stderr);
+}
+
+static int attach_path_probes(struct tracer *t)
+{
+	double t0 = workers_now();
+	int before = t->nattached, r = 0;
+
+	raise_nofile(t->funcs.n + 64);
+	if (t->backend == PWHY_BACKEND_FENTRY)
+		r = attach_fentry(t);
+	else if (t->backend == PWHY_BACKEND_KPROBE)
+		r = t->kprobe_multi ? attach_kprobe_multi(t) : attach_kprobes(t);
+	if (r)
+		return r;
+	if (stopping(t))
+		return -EINTR;
+	if (t->verbose) {
+		fprintf(stderr, "pwhy: attached %d probes in %.2f s (%s)\n", t->nattached - before,
+			workers_now() - t0, t->backend == PWHY_BACKEND_FENTRY ? "fentry" :
+			t->kprobe_multi ? "kprobe.multi" : "kprobe");
+		if (t->backend == PWHY_BACKEND_FENTRY)
+			fprintf(stderr, "pwhy: fentry: %.2f s loading and verifying, %.2f s attaching trampolines (summed over %d threads)\n",
+				t->load_s, t->link_s, workers_cpus(8));
+		print_skipped(t);
 	}
+	return 0;
+}
+
+static void plan_query(const struct tracer_opts *o, const struct btf *btf, bool plain_kprobes,
+		       struct funcs_query *q)
+{
+	memset(q, 0, sizeof(*q));
+	q->btf = btf;
+	q->all = o->all_funcs;
+	q->regex = o->filter_func;
+	q->kmods = o->kmods;
+	q->kprobe_deny = plain_kprobes;
+}
+
+int tracer_list_funcs(const struct tracer_opts *o, FILE *out, FILE *diag, char *err,
+		      size_t errlen)
+{
+	struct btf *btf = pwhy_vmlinux_btf();
+	struct funcs_skipped sk;
+	struct func_list l;
+	struct funcs_query q;
+	int r;
+
+	if (!btf) {
+		snprintf(err, errlen, "no kernel BTF (/sys/kernel/btf/vmlinux): pwhy needs a kernel built with CONFIG_DEBUG_INFO_BTF");
+		return -ENOENT;
+	}
+	/* plain kprobes (no kprobe.multi) refuse the deny list; other backends do not check it */
+	plan_query(o, btf, o->backend == PWHY_BACKEND_KPROBE && !backend_probe()->kprobe_multi, &q);
+	r = funcs_plan(&q, &l, &sk, err, errlen);
+	if (r)
+		return r;
+	funcs_print(out, &l);
+	fprintf(diag, "pwhy: %zu functions, ", l.n);
+	funcs_skipped_print(diag, &sk);
+	fputc('\n', diag);
+	funcs_free(&l);
 	return 0;
 }
 
@@ -546,19 +798,39 @@ int tracer_open(const struct tracer_opts *o, tracer_event_cb cb, void *ctx, stru
 	t->aux_cb = o->aux_cb;
 	t->verbose = o->verbose;
 	t->track_skb = o->track_skb;
+	t->stop = o->stop;
+	pthread_mutex_init(&t->lock, NULL);
 	r = backend_choose(o->backend, &t->backend, err, errlen);
 	if (r)
 		goto fail;
 	t->kprobe_multi = backend_probe()->kprobe_multi;
+	/* Many functions: one kprobe.multi link attaches and detaches in about a second, where
+	 * fentry needs a trampoline per function, each waiting for RCU-tasks grace periods when
+	 * it goes (minutes for --all). */
+	if (o->backend == PWHY_BACKEND_AUTO && t->backend == PWHY_BACKEND_FENTRY &&
+	    t->kprobe_multi && (o->all_funcs || o->filter_func)) {
+		t->backend = PWHY_BACKEND_KPROBE;
+		note(t, "many functions: kprobe.multi rather than fentry (--backend fentry to insist)%s%s", "", "");
+	}
 	if (o->filter && *o->filter) {
 		r = filter_prepare(t, o->filter, err, errlen);
 		if (r)
 			goto fail;
 	}
-	if (t->backend != PWHY_BACKEND_TRACEPOINT && o->path_events) {
-		r = funcs_plan(btf, o->all_funcs, o->filter_func, &t->funcs, err, errlen);
+	if (o->path_events && (t->backend != PWHY_BACKEND_TRACEPOINT || o->all_funcs ||
+			       o->filter_func)) {
+		struct funcs_query q;
+
+		plan_query(o, btf, t->backend == PWHY_BACKEND_KPROBE && !t->kprobe_multi, &q);
+		r = funcs_plan(&q, &t->funcs, &t->skipped, err, errlen);
 		if (r)
 			goto fail;
+		/* asked for functions with no way to probe them: an error, not a quiet trace */
+		if (t->backend == PWHY_BACKEND_TRACEPOINT) {
+			snprintf(err, errlen, "--all/--filter-func need function probes (fentry or kprobes), which this kernel refuses; without them pwhy traces its core tracepoints");
+			r = -EOPNOTSUPP;
+			goto fail;
+		}
 	}
 	t->skel = trace_bpf__open();
 	if (!t->skel) {
@@ -583,10 +855,16 @@ int tracer_open(const struct tracer_opts *o, tracer_event_cb cb, void *ctx, stru
 		snprintf(err, errlen, "cannot attach the tracepoint probes: %s", strerror(-r));
 		goto fail;
 	}
-	if (t->backend == PWHY_BACKEND_FENTRY)
-		r = attach_fentry(t, btf);
-	else if (t->backend == PWHY_BACKEND_KPROBE)
-		r = t->kprobe_multi ? attach_kprobe_multi(t) : attach_kprobes(t);
+	r = attach_path_probes(t);
+	if (r == -EINTR) {
+		size_t done = 0;
+
+		for (size_t i = 0; i < t->funcs.n; i++)
+			done += t->funcs.v[i].attached;
+		snprintf(err, errlen, "interrupted while attaching (%zu of %zu functions attached); all detached",
+			 done, t->funcs.n);
+		goto fail;
+	}
 	if (r) {
 		snprintf(err, errlen, "cannot attach the function probes: %s", strerror(-r));
 		goto fail;
@@ -689,16 +967,36 @@ const char *tracer_func_name(const struct tracer *t, __u64 ip)
 	return n ? n : "?";
 }
 
+static void close_one(size_t i, void *ctx)
+{
+	struct tracer *t = ctx;
+
+	close(t->fds[t->nfds - 1 - i]);	/* links before the programs they hold */
+}
+
 void tracer_close(struct tracer *t)
 {
+	/* detaching waits for RCU grace periods, one per probe: waiting in parallel shares them */
+	struct workers_opts wo = { .threads = t && t->nfds > 64 ? 32 : 1,
+				   .what = t && t->nfds > 64 ? "detaching" : NULL };
+	double t0 = workers_now();
+	int n;
+
 	if (!t)
 		return;
+	n = t->nattached;
 	ring_buffer__free(t->rb);
 	for (int i = t->nlinks - 1; i >= 0; i--)
 		bpf_link__destroy(t->links[i]);
-	for (int i = t->nfds - 1; i >= 0; i--)
-		close(t->fds[i]);
+	workers_run(t->nfds, close_one, t, &wo);
 	trace_bpf__destroy(t->skel);
+	for (int i = 0; i < t->nmodules; i++) {
+		close(t->modules[i].fd);
+		free(t->modules[i].name);
+	}
+	if (t->verbose && n)
+		fprintf(stderr, "pwhy: detached %d probes in %.2f s\n", n, workers_now() - t0);
+	pthread_mutex_destroy(&t->lock);
 	funcs_free(&t->funcs);
 	free(t->filter_l2);
 	free(t->filter_l3);

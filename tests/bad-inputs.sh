@@ -19,8 +19,9 @@ add() { CASES+=("$(printf '%s\x1f' "$@")"); }
 add filter-syntax always "malformed filter (position of the error)" -- trace --timeout 1 'udp and and'
 add filter-value always "filter with a bad value" -- trace --timeout 1 udp and port xyz
 add filter-untranslatable always "filter pwhy cannot translate" -- trace --timeout 1 inbound
-add func-none always "--filter-func matching no function" -- trace --timeout 1 --filter-func '^no_such_function_xyz$'
+add func-none always "unknown function (--filter-func matching none)" -- trace --timeout 1 --filter-func '^no_such_function_xyz$'
 add func-regex always "--filter-func not a regular expression" -- trace --timeout 1 --filter-func '('
+add all-tp no-fentry-kprobe "--all where only tracepoints load" -- trace --timeout 1 --all
 add backend always "unknown backend" -- trace --backend bogus
 add netns always "netns that does not exist" -- trace --timeout 1 --filter-netns no-such-netns
 add ifname always "device that does not exist" -- trace --timeout 1 --filter-ifname nosuch0
@@ -57,6 +58,7 @@ applies() {
 	case $1 in
 	no-fentry) ! "$PWHY" backends 2>/dev/null | grep -q '^fentry  *yes' ;;
 	no-kprobe) ! "$PWHY" backends 2>/dev/null | grep -q '^kprobe  *yes' ;;
+	no-fentry-kprobe) ! "$PWHY" backends 2>/dev/null | grep -q '^\(fentry\|kprobe\)  *yes' ;;
 	nobody) command -v setpriv >/dev/null ;;
 	*) return 0 ;;
 	esac

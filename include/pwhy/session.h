@@ -16,6 +16,7 @@ struct session_opts {
 	bool explain_route;
 	bool output_tcp_flags;
 	unsigned long limit_lines;	/* --output-limit-lines: stop after N event lines (0 = no) */
+	bool list_funcs;		/* print the attach plan instead of tracing */
 	const char *output_file;
 	const char *pcap_file;		/* -w: pcap-ng of the traced packets */
 	bool pcap_once;			/* --pcap-once: one packet per skb */

@@ -2,8 +2,10 @@
 /* Discovery → attach → ring buffer: the tracing engine shared by trace, run and report. */
 #ifndef PWHY_TRACER_H
 #define PWHY_TRACER_H
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <linux/types.h>
 
 struct pwhy_event;
@@ -41,12 +43,14 @@ struct tracer_opts {
 	bool explain_route;
 	bool copy_pkt;
 	bool verbose;
+	bool kmods;			/* path probes on loaded modules' functions too */
 	unsigned ringbuf_kb;
 	bool output_stack;		/* stack id per skb event (tracer_stack) */
 	bool output_caller;
 	bool output_skb;		/* PWHY_EV_SKB_DUMP records through aux_cb */
 	/* records that are not a struct pwhy_event (skb dumps); NULL drops them */
 	int (*aux_cb)(const void *rec, size_t size, void *ctx);
+	volatile sig_atomic_t *stop;	/* set by a signal: stop attaching, undo, -EINTR */
 };
 
 typedef int (*tracer_event_cb)(const struct pwhy_event *ev, void *ctx);
@@ -61,6 +65,10 @@ int tracer_poll(struct tracer *t, int timeout_ms);
 void tracer_counters(struct tracer *t, __u64 *vals, int n);
 int tracer_nattached(const struct tracer *t);
 enum pwhy_backend tracer_backend(const struct tracer *t);
+/* The functions tracer_open would attach path probes to, one per line on out, with a summary
+ * of those left out on diag. Needs no BPF: works where probes cannot be attached. */
+int tracer_list_funcs(const struct tracer_opts *opts, FILE *out, FILE *diag, char *err,
+		      size_t errlen);
 void tracer_close(struct tracer *t);
 
 /* Frames of a stack id from --output-stack / --output-caller; returns their number or -errno. */
