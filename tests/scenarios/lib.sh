@@ -89,8 +89,8 @@ used_backend() { sed -n 's/^pwhy: tracing with the \([a-z]*\) backend.*/\1/p' "$
 expect_func_path() {	# OUT NAME
 	case $(used_backend "$1") in
 	fentry|kprobe)
-		expect_grep "$1" " (udp_send_skb|udp_v6_send_skb|ip_send_skb|ip6_send_skb|__dev_queue_xmit)$" "$2: the function path of the send is shown"
-		expect_grep "$1" " (sk_skb_reason_drop|kfree_skb_reason)$" "$2: the dropping function is shown"
+		expect_grep "$1" " (udp_send_skb|udp_v6_send_skb|ip_send_skb|ip6_send_skb|__dev_queue_xmit)( clone of 0x[0-9a-f]+)?$" "$2: the function path of the send is shown"
+		expect_grep "$1" " (sk_skb_reason_drop|kfree_skb_reason)( clone of 0x[0-9a-f]+)?$" "$2: the dropping function is shown"
 		;;
 	esac
 }
