@@ -5,7 +5,8 @@ set -eu
 cd "$(dirname "$0")/.."
 PKGS="clang llvm make gcc pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev libpcap-dev
       iproute2 iptables nftables procps util-linux
-      qemu-system-x86 busybox-static kmod zstd xz-utils tshark"
+      qemu-system-x86 busybox-static kmod zstd xz-utils tshark
+      libclang-rt-14-dev jq python3"
 if [ "$(id -u)" != 0 ]; then echo "install-deps: run as root (apt-get)" >&2; exit 1; fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq

@@ -22,7 +22,8 @@ maps() {
 		max=$(bpftool map show id $id 2>/dev/null | sed -n 's/.*max_entries \([0-9]*\).*/\1/p')
 		# arrays always hold max_entries; hash maps are what can grow
 		case $(bpftool map show id $id 2>/dev/null | head -1) in
-		*hash*) n=$(bpftool -j map dump id $id 2>/dev/null | grep -o '"key":' | wc -l) ;;
+		# a dump taken while the map changes may meet a key twice: count distinct keys
+		*hash*) n=$(bpftool -j map dump id $id 2>/dev/null | python3 -c 'import json,sys; print(len({json.dumps(e.get("key")) for e in json.load(sys.stdin)}))' 2>/dev/null) ;;
 		*) continue ;;
 		esac
 		[ -n "$name" ] && echo "$name ${n:-0} ${max:-0}"
