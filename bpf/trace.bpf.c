@@ -601,39 +601,54 @@ static __always_inline int send_exit(long ret)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_sendmsg")
-int pwhy_sendmsg_in(struct trace_event_raw_sys_enter *ctx)
+/* The raw syscall tracepoints, not the per-syscall syscalls:sys_{enter,exit}_* events: those go
+ * through perf_syscall_enter/exit, which builds a perf record for every traced call. Here the
+ * program itself filters on the syscall number, set by user space for the host's ABI. */
+const volatile __s32 cfg_nr_sendto = -1;
+const volatile __s32 cfg_nr_sendmsg = -1;
+const volatile __s32 cfg_nr_sendmmsg = -1;
+
+struct pt_regs___arm64 {
+	__s32 syscallno;
+} __attribute__((preserve_access_index));
+
+/* The syscall number at exit (the kernel's syscall_get_nr), or -1 when this arch is not known:
+ * then every exit costs a lookup of the send state instead. */
+static __always_inline long syscall_nr_at_exit(struct pt_regs *regs)
 {
-	return send_enter(ctx->args[0], ctx->args[1], ctx->args[2]);
+	if (bpf_core_field_exists(regs->orig_ax))
+		return regs->orig_ax;
+	if (bpf_core_field_exists(((struct pt_regs___arm64 *)regs)->syscallno))
+		return ((struct pt_regs___arm64 *)regs)->syscallno;
+	return -1;
 }
 
-SEC("tracepoint/syscalls/sys_enter_sendmmsg")
-int pwhy_sendmmsg_in(struct trace_event_raw_sys_enter *ctx)
+static __always_inline bool is_send_nr(long id)
 {
-	/* the first struct mmsghdr starts with its struct user_msghdr */
-	return send_enter(ctx->args[0], ctx->args[1], ctx->args[3]);
+	return id == cfg_nr_sendto || id == cfg_nr_sendmsg || id == cfg_nr_sendmmsg;
 }
 
-SEC("tracepoint/syscalls/sys_enter_sendto")
-int pwhy_sendto_in(struct trace_event_raw_sys_enter *ctx)
+SEC("tp_btf/sys_enter")
+int BPF_PROG(pwhy_sys_enter, struct pt_regs *regs, long id)
 {
-	return send_enter(ctx->args[0], 0, ctx->args[3]);
+	if (!is_send_nr(id))
+		return 0;
+	if (id == cfg_nr_sendto)	/* sendto(fd, buf, len, flags, addr, addrlen) */
+		return send_enter(PT_REGS_PARM1_SYSCALL(regs), 0, PT_REGS_PARM4_SYSCALL(regs));
+	if (id == cfg_nr_sendmsg)	/* sendmsg(fd, msg, flags) */
+		return send_enter(PT_REGS_PARM1_SYSCALL(regs), PT_REGS_PARM2_SYSCALL(regs),
+				  PT_REGS_PARM3_SYSCALL(regs));
+	/* sendmmsg(fd, msgvec, vlen, flags): the first mmsghdr starts with its user_msghdr */
+	return send_enter(PT_REGS_PARM1_SYSCALL(regs), PT_REGS_PARM2_SYSCALL(regs),
+			  PT_REGS_PARM4_SYSCALL(regs));
 }
 
-SEC("tracepoint/syscalls/sys_exit_sendmsg")
-int pwhy_sendmsg_out(struct trace_event_raw_sys_exit *ctx)
+SEC("tp_btf/sys_exit")
+int BPF_PROG(pwhy_sys_exit, struct pt_regs *regs, long ret)
 {
-	return send_exit(ctx->ret);
-}
+	long nr = syscall_nr_at_exit(regs);
 
-SEC("tracepoint/syscalls/sys_exit_sendmmsg")
-int pwhy_sendmmsg_out(struct trace_event_raw_sys_exit *ctx)
-{
-	return send_exit(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_exit_sendto")
-int pwhy_sendto_out(struct trace_event_raw_sys_exit *ctx)
-{
-	return send_exit(ctx->ret);
+	if (nr != -1 && !is_send_nr(nr))
+		return 0;
+	return send_exit(ret);
 }

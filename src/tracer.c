@@ -212,7 +212,6 @@ static void select_programs(struct tracer *t, const struct btf *btf)
 	struct bpf_program *p;
 	char path[256];
 
-	ensure_tracefs();
 	bpf_object__for_each_program(p, t->skel->obj) {
 		const char *sec = bpf_program__section_name(p);
 		const char *name = bpf_program__name(p);
@@ -223,6 +222,7 @@ static void select_programs(struct tracer *t, const struct btf *btf)
 			if (!load)
 				note(t, "tracepoint %s not in this kernel, skipped%s", sec + 7, "");
 		} else if (!strncmp(sec, "tracepoint/", 11)) {
+			ensure_tracefs();
 			load = tracefs_event(sec + 11, path, sizeof(path)) != NULL;
 			if (!load)
 				note(t, "tracepoint %s not available (tracefs?), skipped%s", sec + 11, "");
@@ -455,6 +455,10 @@ static void set_rodata(struct tracer *t, const struct tracer_opts *o, const stru
 		flags |= PWHY_CFG_EXPLAIN_ROUTE;
 	ro->cfg_flags = flags;
 	ro->cfg_self_tgid = getpid();
+	/* the host ABI's numbers: the raw syscall tracepoints see them, not names */
+	ro->cfg_nr_sendto = SYS_sendto;
+	ro->cfg_nr_sendmsg = SYS_sendmsg;
+	ro->cfg_nr_sendmmsg = SYS_sendmmsg;
 	if (btf_enumerator_value(btf, "INET_FLAGS_TRANSPARENT", &v) == 0)
 		ro->cfg_inet_flags_transparent_bit = v;
 	v = btf_drop_reason_value(btf, "NO_SOCKET");
