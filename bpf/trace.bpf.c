@@ -131,8 +131,9 @@ static __always_inline struct send_state *current_send(void)
 	return bpf_map_lookup_elem(&sends, &tid);
 }
 
-/* Does this skb interest us? Tracked skbs always do; others must pass the filters. */
-static __always_inline int skb_selected(struct sk_buff *skb, const struct skb_view *v)
+/* Does this skb interest us? Tracked skbs always do; others must pass the filters, cheapest
+ * first: the packet is read only for the pcap filter, last. Loads the view when it needs it. */
+static __always_inline int skb_selected(struct sk_buff *skb, struct skb_view *v, bool direct)
 {
 	__u64 key = (__u64)skb;
 	__u8 one = 1;
@@ -142,16 +143,22 @@ static __always_inline int skb_selected(struct sk_buff *skb, const struct skb_vi
 		return 1;
 	if ((cfg_flags & PWHY_CFG_TRACK_SKB) && bpf_map_lookup_elem(&tracked, &key))
 		return 1;
-	if (cfg_filter_netns && skb_netns(skb) != cfg_filter_netns)
+	if (cfg_filter_netns && skb_netns_load(skb, direct) != cfg_filter_netns)
 		return 0;
-	if (cfg_filter_mark_mask && (BPF_CORE_READ(skb, mark) & cfg_filter_mark_mask) != cfg_filter_mark)
+	if (cfg_filter_mark_mask && (KRD(direct, skb, mark) & cfg_filter_mark_mask) != cfg_filter_mark)
 		return 0;
-	if (cfg_filter_ifindex && BPF_CORE_READ(skb, dev, ifindex) != cfg_filter_ifindex)
-		return 0;
-	if (cfg_flags & PWHY_CFG_FILTER_ACTIVE) {
-		int match = v->l2 ? pwhy_filter_l2(v->pkt, v->len, v->wirelen)
-				  : pwhy_filter_l3(v->pkt, v->len, v->wirelen);
+	if (cfg_filter_ifindex) {
+		struct net_device *dev = KRD(direct, skb, dev);
 
+		if (!dev || KRD(direct, dev, ifindex) != cfg_filter_ifindex)
+			return 0;
+	}
+	if (cfg_flags & PWHY_CFG_FILTER_ACTIVE) {
+		int match;
+
+		skb_view_load(skb, v, direct);
+		match = v->l2 ? pwhy_filter_l2(v->pkt, v->len, v->wirelen)
+			      : pwhy_filter_l3(v->pkt, v->len, v->wirelen);
 		if (!match)
 			return 0;
 	}
@@ -169,31 +176,35 @@ static __always_inline void untrack(struct sk_buff *skb)
 		bpf_map_delete_elem(&tracked, &key);
 }
 
-/* Common part of every skb event; returns NULL when filtered out or no room. */
+/* Common part of every skb event; returns NULL when filtered out (*selected = 0) or when the
+ * ring buffer has no room (*selected = 1). */
 static __always_inline struct pwhy_event *skb_event(struct sk_buff *skb, __u16 kind, __u16 probe,
-						     __u64 func_ip)
+						     __u64 func_ip, bool direct, int *selected)
 {
 	struct pwhy_event *ev;
 	struct send_state *st;
 	struct net_device *dev;
-	struct skb_view v;
+	struct skb_view v = {};
 
+	*selected = 0;
 	if (cfg_self_tgid && (bpf_get_current_pid_tgid() >> 32) == cfg_self_tgid)
 		return NULL;
-	skb_view_init(skb, &v);
-	if (!skb_selected(skb, &v))
+	if (!skb_selected(skb, &v, direct))
 		return NULL;
+	*selected = 1;
 	ev = event_new(kind, probe);
 	if (!ev)
 		return NULL;
+	if (!v.head)
+		skb_view_load(skb, &v, direct);
 	ev->skb = (__u64)skb;
 	ev->func_ip = func_ip;
-	ev->len = BPF_CORE_READ(skb, len);
-	ev->mark = BPF_CORE_READ(skb, mark);
-	ev->netns = skb_netns(skb);
-	dev = BPF_CORE_READ(skb, dev);
+	ev->len = KRD(direct, skb, len);
+	ev->mark = KRD(direct, skb, mark);
+	ev->netns = skb_netns_load(skb, direct);
+	dev = KRD(direct, skb, dev);
 	if (dev) {
-		ev->ifindex = BPF_CORE_READ(dev, ifindex);
+		ev->ifindex = KRD(direct, dev, ifindex);
 		bpf_probe_read_kernel_str(ev->ifname, sizeof(ev->ifname), dev->name);
 	}
 	ev->eth_proto = skb_tuple(skb, &v, &ev->tuple);
@@ -212,13 +223,15 @@ static __always_inline struct pwhy_event *skb_event(struct sk_buff *skb, __u16 k
 
 /* ---------------------------------------------------------------- path probes on functions */
 
-static __always_inline int on_func(void *ctx, struct sk_buff *skb, __u64 ip)
+/* direct: the skb argument is BTF-typed (fentry), else read through helpers (kprobe) */
+static __always_inline int on_func(void *ctx, struct sk_buff *skb, __u64 ip, bool direct)
 {
 	struct pwhy_event *ev;
+	int sel;
 
 	if (!skb || !(cfg_flags & PWHY_CFG_PATH_EVENTS))
 		return 0;
-	ev = skb_event(skb, PWHY_EV_PATH, PWHY_PROBE_FUNC, ip);
+	ev = skb_event(skb, PWHY_EV_PATH, PWHY_PROBE_FUNC, ip, direct, &sel);
 	if (ev)
 		event_submit(ev);
 	return 0;
@@ -228,14 +241,14 @@ static __always_inline int on_func(void *ctx, struct sk_buff *skb, __u64 ip)
 	SEC("fentry")                                                           \
 	int pwhy_fentry##n(__u64 *ctx)                                           \
 	{                                                                       \
-		return on_func(ctx, (struct sk_buff *)ctx[n - 1], bpf_get_func_ip(ctx)); \
+		return on_func(ctx, (struct sk_buff *)ctx[n - 1], bpf_get_func_ip(ctx), true); \
 	}
 #define KPROBE_SKB(n, sec, name)                                               \
 	SEC(sec)                                                                \
 	int name##n(struct pt_regs *ctx)                                        \
 	{                                                                       \
 		return on_func(ctx, (struct sk_buff *)PT_REGS_PARM##n(ctx),      \
-			       bpf_get_func_ip(ctx));                            \
+			       bpf_get_func_ip(ctx), false);                     \
 	}
 
 FENTRY_SKB(1) FENTRY_SKB(2) FENTRY_SKB(3) FENTRY_SKB(4) FENTRY_SKB(5)
@@ -248,16 +261,18 @@ KPROBE_SKB(5, "kprobe.multi", pwhy_kmulti)
 
 /* ------------------------------------------------------------------ fact probes (tracepoints) */
 
+/* Returns whether the skb was selected. */
 static __always_inline int path_tp(struct sk_buff *skb, __u16 probe)
 {
 	struct pwhy_event *ev;
+	int sel;
 
 	if (!(cfg_flags & PWHY_CFG_PATH_EVENTS))
 		return 0;
-	ev = skb_event(skb, PWHY_EV_PATH, probe, 0);
+	ev = skb_event(skb, PWHY_EV_PATH, probe, 0, true, &sel);
 	if (ev)
 		event_submit(ev);
-	return 0;
+	return sel;
 }
 
 SEC("tp_btf/netif_receive_skb")
@@ -281,27 +296,29 @@ int BPF_PROG(pwhy_copy_dgram, struct sk_buff *skb, int len)
 SEC("tp_btf/net_dev_queue")
 int BPF_PROG(pwhy_dev_queue, struct sk_buff *skb)
 {
-	struct pwhy_event *ev = skb_event(skb, PWHY_EV_PATH, PWHY_PROBE_NET_DEV_QUEUE, 0);
 	struct net_device *dev;
+	struct pwhy_event *ev;
 	struct sock *sk;
+	int sel;
 
+	ev = skb_event(skb, PWHY_EV_PATH, PWHY_PROBE_NET_DEV_QUEUE, 0, true, &sel);
 	if (!ev)
 		return 0;
-	dev = BPF_CORE_READ(skb, dev);
+	dev = skb->dev;
 	if (dev)
-		bpf_probe_read_kernel(ev->xmit.dev_mac, 6, BPF_CORE_READ(dev, dev_addr));
-	sk = BPF_CORE_READ(skb, sk);
+		bpf_probe_read_kernel(ev->xmit.dev_mac, 6, dev->dev_addr);
+	sk = skb->sk;
 	if (sk) {
-		__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+		__u16 family = sk->__sk_common.skc_family;
 
 		ev->xmit.has_sk = 1;
-		ev->xmit.sk_bound_dev_if = BPF_CORE_READ(sk, __sk_common.skc_bound_dev_if);
+		ev->xmit.sk_bound_dev_if = sk->__sk_common.skc_bound_dev_if;
 		if (family == 2 || family == 10) {
 			ev->xmit.sk_uc_index = BPF_CORE_READ((struct inet_sock *)sk, uc_index);
 			ev->xmit.sk_transparent = sk_is_transparent(sk);
 		}
 		/* remember loopback senders: a NO_SOCKET drop on the way back in needs them */
-		if (dev && (BPF_CORE_READ(dev, flags) & 0x8 /* IFF_LOOPBACK */) &&
+		if (dev && (dev->flags & 0x8 /* IFF_LOOPBACK */) &&
 		    (family == 2 || family == 10)) {
 			struct sender s = {};
 			__u64 key = (__u64)skb;
@@ -327,12 +344,15 @@ static __always_inline void drop_lookup_keys(struct sk_buff *skb, struct pwhy_ev
 SEC("tp_btf/kfree_skb")
 int BPF_PROG(pwhy_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_reason reason)
 {
-	struct pwhy_event *ev = skb_event(skb, PWHY_EV_DROP, PWHY_PROBE_KFREE_SKB, 0);
 	__u64 key = (__u64)skb;
+	struct pwhy_event *ev;
 	struct sender *s;
+	int sel;
 
+	ev = skb_event(skb, PWHY_EV_DROP, PWHY_PROBE_KFREE_SKB, 0, true, &sel);
 	if (!ev) {
-		untrack(skb);
+		if (sel)
+			untrack(skb);
 		return 0;
 	}
 	ev->drop.location = (__u64)location;
@@ -358,7 +378,9 @@ int BPF_PROG(pwhy_consume, struct sk_buff *skb)
 {
 	__u64 key = (__u64)skb;
 
-	path_tp(skb, PWHY_PROBE_CONSUME_SKB);
+	/* only a selected skb can be tracked or have a recorded sender: spare the map updates */
+	if (!path_tp(skb, PWHY_PROBE_CONSUME_SKB) && (cfg_flags & PWHY_CFG_PATH_EVENTS))
+		return 0;
 	untrack(skb);
 	bpf_map_delete_elem(&loop_senders, &key);
 	return 0;
