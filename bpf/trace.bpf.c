@@ -26,6 +26,9 @@ const volatile __u32 cfg_filter_netns;
 const volatile __u32 cfg_filter_mark;
 const volatile __u32 cfg_filter_mark_mask;
 const volatile __s32 cfg_filter_ifindex;
+/* Ring-buffer bytes past which an event wakes the reader; below it the reader finds the events
+ * on its next timed poll. A wake-up per event costs more than the probe itself. */
+const volatile __u64 cfg_wakeup_bytes = 1 << 20;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -120,8 +123,12 @@ static __always_inline struct pwhy_event *event_new(__u16 kind, __u16 probe)
 
 static __always_inline void event_submit(struct pwhy_event *ev)
 {
+	__u64 flags = BPF_RB_NO_WAKEUP;
+
 	count(PWHY_CNT_EVENTS);
-	bpf_ringbuf_submit(ev, 0);
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= cfg_wakeup_bytes)
+		flags = BPF_RB_FORCE_WAKEUP;
+	bpf_ringbuf_submit(ev, flags);
 }
 
 static __always_inline struct send_state *current_send(void)
@@ -162,9 +169,10 @@ static __always_inline int skb_selected(struct sk_buff *skb, struct skb_view *v,
 		if (!match)
 			return 0;
 	}
+	/* the LRU map evicts when full: user space counts evictions from adds, deletes and size */
 	if ((cfg_flags & PWHY_CFG_TRACK_SKB) &&
 	    bpf_map_update_elem(&tracked, &key, &one, BPF_NOEXIST) == 0)
-		; /* LRU evictions are counted by user space from map pressure */
+		count(PWHY_CNT_TRACK_ADD);
 	return 1;
 }
 
@@ -172,8 +180,8 @@ static __always_inline void untrack(struct sk_buff *skb)
 {
 	__u64 key = (__u64)skb;
 
-	if (cfg_flags & PWHY_CFG_TRACK_SKB)
-		bpf_map_delete_elem(&tracked, &key);
+	if ((cfg_flags & PWHY_CFG_TRACK_SKB) && bpf_map_delete_elem(&tracked, &key) == 0)
+		count(PWHY_CNT_TRACK_DEL);
 }
 
 /* Common part of every skb event; returns NULL when filtered out (*selected = 0) or when the

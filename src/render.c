@@ -80,7 +80,6 @@ void render_event(struct render *r, const struct pwhy_event *ev)
 		if (ev->kind == PWHY_EV_DROP)
 			fprintf(r->out, ",\"drop_reason\":\"%s\",\"location\":\"%s\"", reason, loc);
 		fprintf(r->out, "}\n");
-		fflush(r->out);
 		return;
 	}
 	header(r);
@@ -89,7 +88,7 @@ void render_event(struct render *r, const struct pwhy_event *ev)
 	fprintf(r->out, "0x%016llx %-3u %-20s %-10u 0x%-6x %-14s 0x%04x %-5u %-46s %s%s\n",
 		(unsigned long long)ev->skb, ev->cpu, proc, ev->netns, ev->mark, ifname,
 		ev->eth_proto, ev->len, tuple, probe, extra);
-	fflush(r->out);
+	/* no flush: the session flushes its output after each batch of events */
 }
 
 void render_finding(struct render *r, const struct finding *f)

@@ -514,6 +514,8 @@ int tracer_open(const struct tracer_opts *o, tracer_event_cb cb, void *ctx, stru
 	}
 	if (o->ringbuf_kb)
 		bpf_map__set_max_entries(t->skel->maps.events, o->ringbuf_kb * 1024);
+	/* wake the reader once a quarter of the ring is used */
+	t->skel->rodata->cfg_wakeup_bytes = bpf_map__max_entries(t->skel->maps.events) / 4;
 	set_rodata(t, o, btf);
 	select_programs(t, btf);
 	r = trace_bpf__load(t->skel);
@@ -550,9 +552,30 @@ fail:
 
 int tracer_poll(struct tracer *t, int timeout_ms)
 {
-	int r = ring_buffer__poll(t->rb, timeout_ms);
+	int r = ring_buffer__poll(t->rb, timeout_ms), c;
 
-	return r == -EINTR ? 0 : r;
+	if (r < 0 && r != -EINTR)
+		return r;
+	/* the probes wake us only when the ring fills up: take what came in quietly as well */
+	c = ring_buffer__consume(t->rb);
+	if (c < 0)
+		return c;
+	return (r > 0 ? r : 0) + c;
+}
+
+long tracer_tracked_live(struct tracer *t)
+{
+	int fd = bpf_map__fd(t->skel->maps.tracked);
+	__u64 key, next;
+	long n = 0;
+	void *prev = NULL;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		n++;
+	}
+	return n;
 }
 
 void tracer_counters(struct tracer *t, __u64 *vals, int n)

@@ -153,6 +153,8 @@ enum pwhy_counter {
 	PWHY_CNT_TRACK_EVICT,		/* skb tracking map was full */
 	PWHY_CNT_SEND_STATE_FULL,	/* per-task send state map was full */
 	PWHY_CNT_EVENTS,		/* events submitted */
+	PWHY_CNT_TRACK_ADD,		/* skbs added to the tracking map */
+	PWHY_CNT_TRACK_DEL,		/* skbs removed from it when freed (add - del - live = evicted) */
 	PWHY_CNT_MAX,
 };
 
