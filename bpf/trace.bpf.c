@@ -83,6 +83,18 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
+/* the first packet bytes, copied once per program run for the pcap filter to read */
+struct pkt_copy {
+	__u8 b[PWHY_PKT_SNAP];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pkt_copy);
+} pkt_scratch SEC(".maps");
+
 /* per-thread sequence so that each send gets its own id */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -161,11 +173,19 @@ static __always_inline int skb_selected(struct sk_buff *skb, struct skb_view *v,
 			return 0;
 	}
 	if (cfg_flags & PWHY_CFG_FILTER_ACTIVE) {
+		__u32 zero = 0, n;
+		struct pkt_copy *c = bpf_map_lookup_elem(&pkt_scratch, &zero);
 		int match;
 
+		if (!c)
+			return 0;
 		skb_view_load(skb, v, direct);
-		match = v->l2 ? pwhy_filter_l2(v->pkt, v->len, v->wirelen)
-			      : pwhy_filter_l3(v->pkt, v->len, v->wirelen);
+		/* one helper call for the bytes the filter reads most, not one per load */
+		n = v->len < PWHY_PKT_SNAP ? v->len : PWHY_PKT_SNAP;
+		if (bpf_probe_read_kernel(c->b, n, (void *)v->pkt))
+			n = 0;
+		match = v->l2 ? pwhy_filter_l2(v->pkt, v->len, v->wirelen, c->b, n)
+			      : pwhy_filter_l3(v->pkt, v->len, v->wirelen, c->b, n);
 		if (!match)
 			return 0;
 	}

@@ -27,6 +27,8 @@
 #include "pwhy/tracer.h"
 #include "trace.skel.h"
 
+_Static_assert(PWHY_PKT_SNAP >= PWHY_FILTER_COPY_MAX, "the probes' packet copy feeds the filter");
+
 #define MAX_FDS 8192
 #define MAX_LINKS 32
 
