@@ -4,6 +4,7 @@
  * hand ring-buffer records to the caller. Everything attached is an fd owned by this process,
  * so nothing outlives it, not even after SIGKILL. */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <linux/perf_event.h>
 #include <stdio.h>
@@ -433,10 +434,16 @@ static int attach_kprobes(struct tracer *t)
 static int on_ring(void *ctx, void *data, size_t size)
 {
 	struct tracer *t = ctx;
+	struct pwhy_event full;
 
-	if (size < sizeof(struct pwhy_event))
+	if (size >= sizeof(full))
+		return t->cb(data, t->cb_ctx);
+	/* the probes leave pkt[] out when they do not copy packets */
+	if (size < offsetof(struct pwhy_event, pkt))
 		return 0;
-	return t->cb(data, t->cb_ctx);
+	memcpy(&full, data, size);
+	memset((char *)&full + size, 0, sizeof(full) - size);
+	return t->cb(&full, t->cb_ctx);
 }
 
 static void set_rodata(struct tracer *t, const struct tracer_opts *o, const struct btf *btf)
