@@ -571,12 +571,16 @@ static __always_inline struct sock *fd_to_sock(int fd)
 	struct socket *sock;
 	unsigned int max;
 
+	struct fdtable *fdt;
+
 	if (fd < 0)
 		return NULL;
-	max = BPF_CORE_READ(task, files, fdt, max_fds);
+	/* the task is BTF-typed: plain loads down to the fd array */
+	fdt = task->files->fdt;
+	max = fdt->max_fds;
 	if ((unsigned int)fd >= max)
 		return NULL;
-	fds = BPF_CORE_READ(task, files, fdt, fd);
+	fds = fdt->fd;
 	bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
 	if (!file)
 		return NULL;

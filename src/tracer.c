@@ -168,7 +168,8 @@ static int clone_prog(struct tracer *t, const struct bpf_program *p, enum bpf_at
 		o.log_size = sizeof(log);
 		o.log_level = 1;
 	}
-	fd = bpf_prog_load(bpf_program__type(p), "pwhy", "GPL", insns, n, &o);
+	/* the template's name: bpftool shows which probe a clone is */
+	fd = bpf_prog_load(bpf_program__type(p), bpf_program__name(p), "GPL", insns, n, &o);
 	r = -errno;
 	free(spliced);
 	if (fd < 0) {
@@ -200,7 +201,7 @@ static const char *tracefs_event(const char *sec, char *buf, size_t len)
 	return NULL;
 }
 
-/* Syscall tracepoints need tracefs; many systems leave it unmounted until someone asks. */
+/* Perf tracepoints (SEC("tracepoint/...")) need tracefs; many systems leave it unmounted. */
 static void ensure_tracefs(void)
 {
 	if (access("/sys/kernel/tracing/events", F_OK) == 0 ||
