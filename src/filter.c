@@ -433,14 +433,17 @@ static void emit_pkt_load(struct emitter *e, int size, uint32_t k, int ind, uint
 		LDX_MEM(BPF_DW, R2, R_FP, SLOT_COPY);
 		LDX_MEM(bsz, dst, R2, (int16_t)k);
 	} else if (ind && k + (uint64_t)size <= PWHY_FILTER_COPY_MAX) {
-		/* offset = X + k (< 2^32 + COPY_MAX, no wrap in 64 bits) */
-		MOV64_REG(R3, R_X);
+		/* offset = X + k (< 2^32 + COPY_MAX, no wrap in 64 bits). Built with reg += reg
+		 * rather than reg = reg: 6.12's verifier links copied registers and then loses
+		 * track of the pointer this offset is added to. */
+		MOV64_IMM(R3, 0);
+		ALU64_REG(BPF_ADD, R3, R_X);
 		if (k)
 			ALU64_IMM(BPF_ADD, R3, (int32_t)k);
 		to_slow[nslow++] = emit_local_jump(e, BPF_JMP | BPF_JGT | BPF_K, R3, 0,
 						   PWHY_FILTER_COPY_MAX - size);
-		MOV64_REG(R4, R3);
-		ALU64_IMM(BPF_ADD, R4, size);
+		MOV64_IMM(R4, size);
+		ALU64_REG(BPF_ADD, R4, R3);
 		LDX_MEM(BPF_W, R1, R_FP, SLOT_COPYLEN);
 		to_slow[nslow++] = emit_local_jump(e, BPF_JMP | BPF_JGT | BPF_X, R4, R1, 0);
 		LDX_MEM(BPF_DW, R2, R_FP, SLOT_COPY);
