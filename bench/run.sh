@@ -257,8 +257,9 @@ for r in $(seq "$REPEAT"); do
 done
 
 # events lost at a sustained event rate: every event written to a file. The datagram rate
-# follows from the events per datagram measured above on loopback.
-EPD=$(awk '$1 == "events" { e += $2 } $1 == "dgrams" { d += $2 } END { if (e && d) printf "%.3f", e / d; else print 3 }' "$WORK/tput_loopback.pwhy_all.samples" 2>/dev/null)
+# follows from the events per datagram of a short paced run (batching at full speed changes it).
+RUN_SECS=2 run_one pwhy_all calib --port $PORT --rate $((EVENT_RATE / 3))
+EPD=$(awk '$1 == "events" { e += $2 } $1 == "dgrams" { d += $2 } END { if (e && d) printf "%.3f", e / d; else print 3 }' "$WORK/calib.pwhy_all.samples" 2>/dev/null)
 [ -n "$EPD" ] || EPD=3
 RATE=$(awk -v r="$EVENT_RATE" -v e="$EPD" 'BEGIN { printf "%d", r / e }')
 echo "events lost at $EVENT_RATE events/s ($RATE datagrams/s x $EPD events each) for $SUST_SECS s"
@@ -336,9 +337,12 @@ echo
 NONE=$(cratio tput_loopback pwhy_none); ALL=$(cratio tput_loopback pwhy_all)
 BTN=$(cratio tput_loopback bpftrace_none 2>/dev/null); BTA=$(cratio tput_loopback bpftrace_all 2>/dev/null)
 RSS=$(for p in $PATHS; do for c in pwhy_none pwhy_all pwhy_pcap pwhy_report; do stat tput_$p $c rss; done; done | grep -v null | sort -n | tail -1)
+# the sustained target counts only if the rate was reached (within 5 %)
+SUST_RATE=$(awk -v e="$SUST_EV" -v s="$SUST_SECS" 'BEGIN { printf "%d", e / s }')
+SUST_VERDICT=$(awk -v l="$SUST_LOST" -v r="$SUST_RATE" -v t="$EVENT_RATE" 'BEGIN { if (l > 0) print "MISSED"; else if (r >= 0.95 * t) print "met"; else print "not shown: rate not reached" }')
 verdict() { awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN { if (v == "null" || v == "") print "n/a"; else if ((op == ">=" && v >= t) || (op == "<" && v < t) || (op == ">" && v > t)) print "met"; else print "MISSED" }'; }
 echo "targets (loopback): filter matching nothing >= 0.97: $NONE ($(verdict "$NONE" '>=' 0.97)), bpftrace $BTN ($(verdict "$NONE" '>' "$BTN") beaten);" \
 	"every event to a file >= 0.5: $ALL ($(verdict "$ALL" '>=' 0.5)), bpftrace $BTA ($(verdict "$ALL" '>' "$BTA") beaten);" \
-	"start-to-ready < 0.3 s: $RT ($(verdict "$RT" '<' 0.3)); 0 lost at $EVENT_RATE events/s: $SUST_LOST lost ($(verdict "$SUST_LOST" '<' 1));" \
+	"start-to-ready < 0.3 s: $RT ($(verdict "$RT" '<' 0.3)); 0 lost at $EVENT_RATE events/s: $SUST_LOST lost at $SUST_RATE/s ($SUST_VERDICT);" \
 	"peak RSS < 30 MiB: $(awk -v k="$RSS" 'BEGIN { printf "%.1f", k / 1024 }') MiB ($(verdict "$RSS" '<' 30720))"
 echo "results: $OUT"
