@@ -2,16 +2,20 @@
 /* udpbench: loopback UDP throughput, a sender and a receiver thread in one process.
  *
  *   udpbench [--seconds S] [--size BYTES] [--port P] [--rate PPS] [--pin] [--closed]
+ *            [--addr A] [--tx-netns NAME] [--rx-netns NAME]
  *
  * The sender sends datagrams of BYTES payload with send() on a socket connected to
  * 127.0.0.1:P, as fast as it can or paced at PPS; the receiver drains them with recvmmsg.
  * Prints one line:  sent=N received=N seconds=S send_pps=X recv_pps=Y
  * --pin puts the sender on CPU 0 and the receiver on CPU 1 (when there are two CPUs).
  * --closed: nobody listens on P, every datagram is dropped (NO_SOCKET); the sender uses an
- * unconnected socket so that the ICMP errors do not reach it. */
+ * unconnected socket so that the ICMP errors do not reach it.
+ * --addr: the receiver's IPv4 address (default 127.0.0.1); --tx-netns / --rx-netns: create the
+ * sending / receiving socket in that `ip netns` namespace (e.g. the two ends of a veth pair). */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -29,6 +33,7 @@
 #define MAX_SIZE 65000
 
 struct opts {
+	const char *addr, *tx_netns, *rx_netns;
 	double seconds;
 	int size;
 	int port;
@@ -111,7 +116,29 @@ static void *receiver(void *arg)
 
 static void usage(FILE *f)
 {
-	fputs("usage: udpbench [--seconds S] [--size BYTES] [--port P] [--rate PPS] [--pin] [--closed]\n", f);
+	fputs("usage: udpbench [--seconds S] [--size BYTES] [--port P] [--rate PPS] [--pin] [--closed]\n"
+	      "                [--addr A] [--tx-netns NAME] [--rx-netns NAME]\n", f);
+}
+
+/* A UDP socket in the named network namespace (NULL: ours). Sockets keep their namespace. */
+static int udp_socket_in(const char *netns)
+{
+	char path[256];
+	int self, ns, fd;
+
+	if (!netns)
+		return socket(AF_INET, SOCK_DGRAM, 0);
+	snprintf(path, sizeof(path), "/run/netns/%s", netns);
+	self = open("/proc/thread-self/ns/net", O_RDONLY);
+	ns = open(path, O_RDONLY);
+	if (self < 0 || ns < 0 || setns(ns, CLONE_NEWNET))
+		die(path);
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (setns(self, CLONE_NEWNET))
+		die("setns back");
+	close(ns);
+	close(self);
+	return fd;
 }
 
 int main(int argc, char **argv)
@@ -123,10 +150,13 @@ int main(int argc, char **argv)
 		{ "rate", required_argument, NULL, 'r' },
 		{ "pin", no_argument, NULL, 'P' },
 		{ "closed", no_argument, NULL, 'C' },
+		{ "addr", required_argument, NULL, 'A' },
+		{ "tx-netns", required_argument, NULL, 'T' },
+		{ "rx-netns", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	struct opts o = { .seconds = 5, .size = 64, .port = 9199 };
+	struct opts o = { .seconds = 5, .size = 64, .port = 9199, .addr = "127.0.0.1" };
 	struct sockaddr_in a = { .sin_family = AF_INET };
 	static char payload[MAX_SIZE];
 	unsigned long long sent = 0;
@@ -143,6 +173,9 @@ int main(int argc, char **argv)
 		case 'r': o.rate = atof(optarg); break;
 		case 'P': o.pin = 1; break;
 		case 'C': o.closed = 1; break;
+		case 'A': o.addr = optarg; break;
+		case 'T': o.tx_netns = optarg; break;
+		case 'R': o.rx_netns = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -153,14 +186,17 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	a.sin_port = htons(o.port);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (inet_pton(AF_INET, o.addr, &a.sin_addr) != 1) {
+		fprintf(stderr, "udpbench: bad --addr '%s'\n", o.addr);
+		return 2;
+	}
 
-	tx = socket(AF_INET, SOCK_DGRAM, 0);
+	tx = udp_socket_in(o.tx_netns);
 	if (tx < 0)
 		die("socket");
 	memset(payload, 'x', sizeof(payload));
 	if (!o.closed) {
-		rx.fd = socket(AF_INET, SOCK_DGRAM, 0);
+		rx.fd = udp_socket_in(o.rx_netns);
 		rx.pin = o.pin;
 		if (rx.fd < 0)
 			die("socket");

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* Placeholders for the pcap filter. pwhy replaces each stub's body with the eBPF translation of
  * the user's expression before loading the program (see src/splice.c). Calling convention:
- * R1 = kernel address of the first packet byte, R2 = readable length, R3 = length on the wire;
+ * R1 = kernel address of the first packet byte, R2 = readable length, R3 = length on the wire,
+ * R4 = a copy of the first bytes (PWHY_PKT_SNAP readable), R5 = bytes valid in it;
  * R0 != 0 means match.
  * The volatile store of a magic immediate marks the stub in the instruction stream, and keeps
  * the compiler from reasoning about the return value. */
@@ -10,18 +11,20 @@
 
 #include <pwhy/splice_magic.h>
 
-static __noinline int pwhy_filter_l2(__u64 pkt, __u32 len, __u32 wirelen)
+static __noinline int pwhy_filter_l2(__u64 pkt, __u32 len, __u32 wirelen, const __u8 *copy,
+				     __u32 copylen)
 {
 	volatile __u32 magic = PWHY_FILTER_MAGIC_L2;
 
-	return magic + (pkt != 0) + len + wirelen;
+	return magic + (pkt != 0) + len + wirelen + (copy != 0) + copylen;
 }
 
-static __noinline int pwhy_filter_l3(__u64 pkt, __u32 len, __u32 wirelen)
+static __noinline int pwhy_filter_l3(__u64 pkt, __u32 len, __u32 wirelen, const __u8 *copy,
+				     __u32 copylen)
 {
 	volatile __u32 magic = PWHY_FILTER_MAGIC_L3;
 
-	return magic + (pkt != 0) + len + wirelen;
+	return magic + (pkt != 0) + len + wirelen + (copy != 0) + copylen;
 }
 
 #endif

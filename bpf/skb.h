@@ -27,22 +27,33 @@ struct skb_view {
 	__u8  l2;
 };
 
-static __always_inline void skb_view_init(struct sk_buff *skb, struct skb_view *v)
+/* A field of a kernel object. Where the verifier knows the pointer's BTF type (tp_btf, fentry) a
+ * plain load is a checked load, several times cheaper than BPF_CORE_READ's helper call; kprobe
+ * programs need the helper. `direct` is a constant at each call site of these always-inline
+ * functions, so every program keeps only one of the two forms. */
+#define KRD(direct, p, field) ((direct) ? (p)->field : BPF_CORE_READ(p, field))
+
+static __always_inline void skb_view_load(struct sk_buff *skb, struct skb_view *v, bool direct)
 {
-	__u64 head = (__u64)BPF_CORE_READ(skb, head);
-	__u16 mac = BPF_CORE_READ(skb, mac_header);
-	__u16 nh = BPF_CORE_READ(skb, network_header);
-	__u32 tail = BPF_CORE_READ(skb, tail);	/* offset on 64-bit kernels */
+	__u64 head = (__u64)KRD(direct, skb, head);
+	__u16 mac = KRD(direct, skb, mac_header);
+	__u16 nh = KRD(direct, skb, network_header);
+	__u32 tail = KRD(direct, skb, tail);	/* offset on 64-bit kernels */
 	__u16 start;
 
 	v->head = head;
 	v->nh = nh;
-	v->th = BPF_CORE_READ(skb, transport_header);
+	v->th = KRD(direct, skb, transport_header);
 	v->l2 = mac != MAC_UNSET && mac < nh && nh - mac >= 14;
 	start = v->l2 ? mac : nh;
 	v->pkt = head + start;
 	v->len = tail > start ? tail - start : 0;
-	v->wirelen = BPF_CORE_READ(skb, len) + ((__u64)BPF_CORE_READ(skb, data) - v->pkt);
+	v->wirelen = KRD(direct, skb, len) + ((__u64)KRD(direct, skb, data) - v->pkt);
+}
+
+static __always_inline void skb_view_init(struct sk_buff *skb, struct skb_view *v)
+{
+	skb_view_load(skb, v, false);
 }
 
 static __always_inline void parse_l4(__u64 l4, __u8 proto, struct pwhy_tuple *t)
@@ -132,17 +143,27 @@ static __always_inline __u16 skb_tuple(struct sk_buff *skb, const struct skb_vie
 	return proto;
 }
 
+static __always_inline __u32 skb_netns_load(struct sk_buff *skb, bool direct)
+{
+	struct net_device *dev = KRD(direct, skb, dev);
+	struct sock *sk;
+	struct net *net;
+
+	if (dev) {
+		net = KRD(direct, dev, nd_net.net);
+		return net ? KRD(direct, net, ns.inum) : 0;
+	}
+	sk = KRD(direct, skb, sk);
+	if (sk) {
+		net = KRD(direct, sk, __sk_common.skc_net.net);
+		return net ? KRD(direct, net, ns.inum) : 0;
+	}
+	return 0;
+}
+
 static __always_inline __u32 skb_netns(struct sk_buff *skb)
 {
-	struct net_device *dev = BPF_CORE_READ(skb, dev);
-	struct sock *sk;
-
-	if (dev)
-		return net_inum(BPF_CORE_READ(dev, nd_net.net));
-	sk = BPF_CORE_READ(skb, sk);
-	if (sk)
-		return net_inum(BPF_CORE_READ(sk, __sk_common.skc_net.net));
-	return 0;
+	return skb_netns_load(skb, false);
 }
 
 #endif

@@ -26,6 +26,9 @@ const volatile __u32 cfg_filter_netns;
 const volatile __u32 cfg_filter_mark;
 const volatile __u32 cfg_filter_mark_mask;
 const volatile __s32 cfg_filter_ifindex;
+/* Ring-buffer bytes past which an event wakes the reader; below it the reader finds the events
+ * on its next timed poll. A wake-up per event costs more than the probe itself. */
+const volatile __u64 cfg_wakeup_bytes = 1 << 20;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -72,6 +75,18 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
+/* the first packet bytes, copied once per program run for the pcap filter to read */
+struct pkt_copy {
+	__u8 b[PWHY_PKT_SNAP];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pkt_copy);
+} pkt_scratch SEC(".maps");
+
 /* per-thread sequence so that each send gets its own id */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -88,16 +103,28 @@ static __always_inline void count(__u32 which)
 		*v += 1;
 }
 
+/* Without packet copies (no -w) an event stops before pkt[]: a third less ring-buffer traffic.
+ * cfg_flags is read-only data, so the verifier sees one constant size per program. */
+#define EVENT_SIZE_NO_PKT offsetof(struct pwhy_event, pkt)
+
 static __always_inline struct pwhy_event *event_new(__u16 kind, __u16 probe)
 {
-	struct pwhy_event *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	struct pwhy_event *ev;
 	__u64 id;
 
+	if (cfg_flags & PWHY_CFG_COPY_PKT) {
+		ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+		if (ev)
+			__builtin_memset(ev, 0, sizeof(*ev));
+	} else {
+		ev = bpf_ringbuf_reserve(&events, EVENT_SIZE_NO_PKT, 0);
+		if (ev)
+			__builtin_memset(ev, 0, EVENT_SIZE_NO_PKT);
+	}
 	if (!ev) {
 		count(PWHY_CNT_RINGBUF_FULL);
 		return NULL;
 	}
-	__builtin_memset(ev, 0, sizeof(*ev));
 	id = bpf_get_current_pid_tgid();
 	ev->version = PWHY_EVENT_VERSION;
 	ev->kind = kind;
@@ -112,8 +139,12 @@ static __always_inline struct pwhy_event *event_new(__u16 kind, __u16 probe)
 
 static __always_inline void event_submit(struct pwhy_event *ev)
 {
+	__u64 flags = BPF_RB_NO_WAKEUP;
+
 	count(PWHY_CNT_EVENTS);
-	bpf_ringbuf_submit(ev, 0);
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= cfg_wakeup_bytes)
+		flags = BPF_RB_FORCE_WAKEUP;
+	bpf_ringbuf_submit(ev, flags);
 }
 
 #include "track.h"
@@ -126,31 +157,50 @@ static __always_inline struct send_state *current_send(void)
 	return bpf_map_lookup_elem(&sends, &tid);
 }
 
-/* Does this skb interest us? Tracked skbs always do; others must pass the filters. */
-static __always_inline int skb_selected(struct sk_buff *skb, const struct skb_view *v,
+/* Does this skb interest us? Tracked skbs (and clones of them) always do; others must pass
+ * the filters, cheapest first: the packet is read only for the pcap filter, last. Loads the
+ * view when it needs it. */
+static __always_inline int skb_selected(struct sk_buff *skb, struct skb_view *v, bool direct,
 					__u64 *clone_of)
 {
-
 	if (!(cfg_flags & PWHY_CFG_FILTER_ACTIVE) && !cfg_filter_netns && !cfg_filter_mark_mask &&
 	    !cfg_filter_ifindex)
 		return 1;
-	if ((cfg_flags & PWHY_CFG_TRACK_SKB) && track_check(skb, v->head, clone_of))
+	if ((cfg_flags & PWHY_CFG_TRACK_SKB) &&
+	    track_check(skb, (__u64)KRD(direct, skb, head), clone_of))
 		return 1;
-	if (cfg_filter_netns && skb_netns(skb) != cfg_filter_netns)
+	if (cfg_filter_netns && skb_netns_load(skb, direct) != cfg_filter_netns)
 		return 0;
-	if (cfg_filter_mark_mask && (BPF_CORE_READ(skb, mark) & cfg_filter_mark_mask) != cfg_filter_mark)
+	if (cfg_filter_mark_mask && (KRD(direct, skb, mark) & cfg_filter_mark_mask) != cfg_filter_mark)
 		return 0;
-	if (cfg_filter_ifindex && BPF_CORE_READ(skb, dev, ifindex) != cfg_filter_ifindex)
-		return 0;
-	if (cfg_flags & PWHY_CFG_FILTER_ACTIVE) {
-		int match = v->l2 ? pwhy_filter_l2(v->pkt, v->len, v->wirelen)
-				  : pwhy_filter_l3(v->pkt, v->len, v->wirelen);
+	if (cfg_filter_ifindex) {
+		struct net_device *dev = KRD(direct, skb, dev);
 
+		if (!dev || KRD(direct, dev, ifindex) != cfg_filter_ifindex)
+			return 0;
+	}
+	if (cfg_flags & PWHY_CFG_FILTER_ACTIVE) {
+		__u32 zero = 0, n;
+		struct pkt_copy *c = bpf_map_lookup_elem(&pkt_scratch, &zero);
+		int match;
+
+		if (!c)
+			return 0;
+		skb_view_load(skb, v, direct);
+		/* one helper call for the bytes the filter reads most, not one per load */
+		n = v->len < PWHY_PKT_SNAP ? v->len : PWHY_PKT_SNAP;
+		if (bpf_probe_read_kernel(c->b, n, (void *)v->pkt))
+			n = 0;
+		match = v->l2 ? pwhy_filter_l2(v->pkt, v->len, v->wirelen, c->b, n)
+			      : pwhy_filter_l3(v->pkt, v->len, v->wirelen, c->b, n);
 		if (!match)
 			return 0;
 	}
-	if (cfg_flags & PWHY_CFG_TRACK_SKB)
+	if (cfg_flags & PWHY_CFG_TRACK_SKB) {
+		if (!v->head)
+			skb_view_load(skb, v, direct);
 		track_add(skb, v->head, 0);
+	}
 	return 1;
 }
 
@@ -160,24 +210,31 @@ static __always_inline void untrack(struct sk_buff *skb)
 		track_forget(skb);
 }
 
-/* Common part of every skb event; returns NULL when filtered out or no room. */
+/* Common part of every skb event; returns NULL when filtered out (*selected = 0) or when the
+ * ring buffer has no room (*selected = 1). */
 static __always_inline struct pwhy_event *skb_event(struct sk_buff *skb, __u16 kind, __u16 probe,
-						     __u64 func_ip)
+						     __u64 func_ip, bool direct, int *selected)
 {
 	struct pwhy_event *ev;
 	struct send_state *st;
 	struct net_device *dev;
-	struct skb_view v;
+	struct skb_view v = {};
 	__u64 clone_of = 0;
 
+	*selected = 0;
 	if (cfg_self_tgid && (bpf_get_current_pid_tgid() >> 32) == cfg_self_tgid)
 		return NULL;
-	skb_view_init(skb, &v);
-	if (!skb_selected(skb, &v, &clone_of))
+	if (!skb_selected(skb, &v, direct, &clone_of))
 		return NULL;
+	*selected = 1;
 	ev = event_new(kind, probe);
 	if (!ev)
 		return NULL;
+	/* Filling the event reads through helpers even where plain loads would do: they make
+	 * the verifier's walk of this part about ten times longer (start-up time), for a gain
+	 * only on selected skbs. */
+	if (!v.head)
+		skb_view_load(skb, &v, false);
 	ev->skb = (__u64)skb;
 	ev->clone_of = clone_of;
 	ev->func_ip = func_ip;
@@ -265,12 +322,20 @@ static __always_inline struct pwhy_event *send_entries_flush(struct pwhy_event *
 	for (int i = 0; i < SEND_ENTRIES; i++) {
 		if (i >= e->n)
 			break;
-		next = bpf_ringbuf_reserve(&events, sizeof(*next), 0);
+		/* a copy of the same size as the event (no packet bytes unless they are copied) */
+		if (cfg_flags & PWHY_CFG_COPY_PKT) {
+			next = bpf_ringbuf_reserve(&events, sizeof(*next), 0);
+			if (next)
+				bpf_probe_read_kernel(next, sizeof(*next), ev);
+		} else {
+			next = bpf_ringbuf_reserve(&events, EVENT_SIZE_NO_PKT, 0);
+			if (next)
+				bpf_probe_read_kernel(next, EVENT_SIZE_NO_PKT, ev);
+		}
 		if (!next) {
 			count(PWHY_CNT_RINGBUF_FULL);
 			break;
 		}
-		bpf_probe_read_kernel(next, sizeof(*next), ev);
 		ip = ev->func_ip;
 		ts = ev->ts_ns;
 		ev->func_ip = e->ip[i];
@@ -284,13 +349,16 @@ static __always_inline struct pwhy_event *send_entries_flush(struct pwhy_event *
 	return ev;
 }
 
-static __always_inline int on_func(void *ctx, struct sk_buff *skb, __u64 ip, int out_kind)
+/* direct: the skb argument is BTF-typed (fentry), else read through helpers (kprobe) */
+static __always_inline int on_func(void *ctx, struct sk_buff *skb, __u64 ip, bool direct,
+				   int out_kind)
 {
 	struct pwhy_event *ev;
+	int sel;
 
 	if (!skb || !(cfg_flags & PWHY_CFG_PATH_EVENTS))
 		return 0;
-	ev = skb_event(skb, PWHY_EV_PATH, PWHY_PROBE_FUNC, ip);
+	ev = skb_event(skb, PWHY_EV_PATH, PWHY_PROBE_FUNC, ip, direct, &sel);
 	if (ev)
 		ev = send_entries_flush(ev);
 	if (ev)
@@ -303,14 +371,14 @@ static __always_inline int on_func(void *ctx, struct sk_buff *skb, __u64 ip, int
 	int pwhy_fentry##n(__u64 *ctx)                                           \
 	{                                                                       \
 		return on_func(ctx, (struct sk_buff *)ctx[n - 1], bpf_get_func_ip(ctx), \
-			       OUT_FENTRY);                                     \
+			       true, OUT_FENTRY);                               \
 	}
 #define KPROBE_SKB(n, sec, name)                                               \
 	SEC(sec)                                                                \
 	int name##n(struct pt_regs *ctx)                                        \
 	{                                                                       \
 		return on_func(ctx, (struct sk_buff *)PT_REGS_PARM##n(ctx),      \
-			       bpf_get_func_ip(ctx), OUT_KPROBE);                \
+			       bpf_get_func_ip(ctx), false, OUT_KPROBE);         \
 	}
 
 /* position 0: a socket send entry, no skb yet */
@@ -340,16 +408,18 @@ KPROBE_SKB(5, "kprobe.multi", pwhy_kmulti)
 
 /* ------------------------------------------------------------------ fact probes (tracepoints) */
 
+/* Returns whether the skb was selected. */
 static __always_inline int path_tp(void *ctx, struct sk_buff *skb, __u16 probe)
 {
 	struct pwhy_event *ev;
+	int sel;
 
 	if (!(cfg_flags & PWHY_CFG_PATH_EVENTS))
 		return 0;
-	ev = skb_event(skb, PWHY_EV_PATH, probe, 0);
+	ev = skb_event(skb, PWHY_EV_PATH, probe, 0, true, &sel);
 	if (ev)
 		skb_event_submit(ctx, ev, skb, OUT_TP);
-	return 0;
+	return sel;
 }
 
 SEC("tp_btf/netif_receive_skb")
@@ -373,27 +443,29 @@ int BPF_PROG(pwhy_copy_dgram, struct sk_buff *skb, int len)
 SEC("tp_btf/net_dev_queue")
 int BPF_PROG(pwhy_dev_queue, struct sk_buff *skb)
 {
-	struct pwhy_event *ev = skb_event(skb, PWHY_EV_PATH, PWHY_PROBE_NET_DEV_QUEUE, 0);
 	struct net_device *dev;
+	struct pwhy_event *ev;
 	struct sock *sk;
+	int sel;
 
+	ev = skb_event(skb, PWHY_EV_PATH, PWHY_PROBE_NET_DEV_QUEUE, 0, true, &sel);
 	if (!ev)
 		return 0;
-	dev = BPF_CORE_READ(skb, dev);
+	dev = skb->dev;
 	if (dev)
-		bpf_probe_read_kernel(ev->xmit.dev_mac, 6, BPF_CORE_READ(dev, dev_addr));
-	sk = BPF_CORE_READ(skb, sk);
+		bpf_probe_read_kernel(ev->xmit.dev_mac, 6, dev->dev_addr);
+	sk = skb->sk;
 	if (sk) {
-		__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+		__u16 family = sk->__sk_common.skc_family;
 
 		ev->xmit.has_sk = 1;
-		ev->xmit.sk_bound_dev_if = BPF_CORE_READ(sk, __sk_common.skc_bound_dev_if);
+		ev->xmit.sk_bound_dev_if = sk->__sk_common.skc_bound_dev_if;
 		if (family == 2 || family == 10) {
 			ev->xmit.sk_uc_index = BPF_CORE_READ((struct inet_sock *)sk, uc_index);
 			ev->xmit.sk_transparent = sk_is_transparent(sk);
 		}
 		/* remember loopback senders: a NO_SOCKET drop on the way back in needs them */
-		if (dev && (BPF_CORE_READ(dev, flags) & 0x8 /* IFF_LOOPBACK */) &&
+		if (dev && (dev->flags & 0x8 /* IFF_LOOPBACK */) &&
 		    (family == 2 || family == 10)) {
 			struct sender s = {};
 			__u64 key = (__u64)skb;
@@ -419,12 +491,15 @@ static __always_inline void drop_lookup_keys(struct sk_buff *skb, struct pwhy_ev
 SEC("tp_btf/kfree_skb")
 int BPF_PROG(pwhy_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_reason reason)
 {
-	struct pwhy_event *ev = skb_event(skb, PWHY_EV_DROP, PWHY_PROBE_KFREE_SKB, 0);
 	__u64 key = (__u64)skb;
+	struct pwhy_event *ev;
 	struct sender *s;
+	int sel;
 
+	ev = skb_event(skb, PWHY_EV_DROP, PWHY_PROBE_KFREE_SKB, 0, true, &sel);
 	if (!ev) {
-		untrack(skb);
+		if (sel)
+			untrack(skb);
 		return 0;
 	}
 	ev->drop.location = (__u64)location;
@@ -450,7 +525,9 @@ int BPF_PROG(pwhy_consume, struct sk_buff *skb)
 {
 	__u64 key = (__u64)skb;
 
-	path_tp(ctx, skb, PWHY_PROBE_CONSUME_SKB);
+	/* only a selected skb can be tracked or have a recorded sender: spare the map updates */
+	if (!path_tp(ctx, skb, PWHY_PROBE_CONSUME_SKB) && (cfg_flags & PWHY_CFG_PATH_EVENTS))
+		return 0;
 	untrack(skb);
 	bpf_map_delete_elem(&loop_senders, &key);
 	return 0;
@@ -601,12 +678,16 @@ static __always_inline struct sock *fd_to_sock(int fd)
 	struct socket *sock;
 	unsigned int max;
 
+	struct fdtable *fdt;
+
 	if (fd < 0)
 		return NULL;
-	max = BPF_CORE_READ(task, files, fdt, max_fds);
+	/* the task is BTF-typed: plain loads down to the fd array */
+	fdt = task->files->fdt;
+	max = fdt->max_fds;
 	if ((unsigned int)fd >= max)
 		return NULL;
-	fds = BPF_CORE_READ(task, files, fdt, fd);
+	fds = fdt->fd;
 	bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
 	if (!file)
 		return NULL;
@@ -694,39 +775,54 @@ static __always_inline int send_exit(long ret)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_sendmsg")
-int pwhy_sendmsg_in(struct trace_event_raw_sys_enter *ctx)
+/* The raw syscall tracepoints, not the per-syscall syscalls:sys_{enter,exit}_* events: those go
+ * through perf_syscall_enter/exit, which builds a perf record for every traced call. Here the
+ * program itself filters on the syscall number, set by user space for the host's ABI. */
+const volatile __s32 cfg_nr_sendto = -1;
+const volatile __s32 cfg_nr_sendmsg = -1;
+const volatile __s32 cfg_nr_sendmmsg = -1;
+
+struct pt_regs___arm64 {
+	__s32 syscallno;
+} __attribute__((preserve_access_index));
+
+/* The syscall number at exit (the kernel's syscall_get_nr), or -1 when this arch is not known:
+ * then every exit costs a lookup of the send state instead. */
+static __always_inline long syscall_nr_at_exit(struct pt_regs *regs)
 {
-	return send_enter(ctx->args[0], ctx->args[1], ctx->args[2]);
+	if (bpf_core_field_exists(regs->orig_ax))
+		return regs->orig_ax;
+	if (bpf_core_field_exists(((struct pt_regs___arm64 *)regs)->syscallno))
+		return ((struct pt_regs___arm64 *)regs)->syscallno;
+	return -1;
 }
 
-SEC("tracepoint/syscalls/sys_enter_sendmmsg")
-int pwhy_sendmmsg_in(struct trace_event_raw_sys_enter *ctx)
+static __always_inline bool is_send_nr(long id)
 {
-	/* the first struct mmsghdr starts with its struct user_msghdr */
-	return send_enter(ctx->args[0], ctx->args[1], ctx->args[3]);
+	return id == cfg_nr_sendto || id == cfg_nr_sendmsg || id == cfg_nr_sendmmsg;
 }
 
-SEC("tracepoint/syscalls/sys_enter_sendto")
-int pwhy_sendto_in(struct trace_event_raw_sys_enter *ctx)
+SEC("tp_btf/sys_enter")
+int BPF_PROG(pwhy_sys_enter, struct pt_regs *regs, long id)
 {
-	return send_enter(ctx->args[0], 0, ctx->args[3]);
+	if (!is_send_nr(id))
+		return 0;
+	if (id == cfg_nr_sendto)	/* sendto(fd, buf, len, flags, addr, addrlen) */
+		return send_enter(PT_REGS_PARM1_SYSCALL(regs), 0, PT_REGS_PARM4_SYSCALL(regs));
+	if (id == cfg_nr_sendmsg)	/* sendmsg(fd, msg, flags) */
+		return send_enter(PT_REGS_PARM1_SYSCALL(regs), PT_REGS_PARM2_SYSCALL(regs),
+				  PT_REGS_PARM3_SYSCALL(regs));
+	/* sendmmsg(fd, msgvec, vlen, flags): the first mmsghdr starts with its user_msghdr */
+	return send_enter(PT_REGS_PARM1_SYSCALL(regs), PT_REGS_PARM2_SYSCALL(regs),
+			  PT_REGS_PARM4_SYSCALL(regs));
 }
 
-SEC("tracepoint/syscalls/sys_exit_sendmsg")
-int pwhy_sendmsg_out(struct trace_event_raw_sys_exit *ctx)
+SEC("tp_btf/sys_exit")
+int BPF_PROG(pwhy_sys_exit, struct pt_regs *regs, long ret)
 {
-	return send_exit(ctx->ret);
-}
+	long nr = syscall_nr_at_exit(regs);
 
-SEC("tracepoint/syscalls/sys_exit_sendmmsg")
-int pwhy_sendmmsg_out(struct trace_event_raw_sys_exit *ctx)
-{
-	return send_exit(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_exit_sendto")
-int pwhy_sendto_out(struct trace_event_raw_sys_exit *ctx)
-{
-	return send_exit(ctx->ret);
+	if (nr != -1 && !is_send_nr(nr))
+		return 0;
+	return send_exit(ret);
 }

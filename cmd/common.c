@@ -182,7 +182,7 @@ void common_usage(FILE *f)
 	      "      --filter-ifname IF only skbs on this interface (of --filter-netns, else of pwhy's netns)\n"
 	      "      --no-track         do not follow an skb once it matched the filter\n"
 	      "      --ringbuf-kb N     ring buffer size in KiB (power of two, default 8192)\n"
-	      "  -v, --verbose          attach notes, verifier logs, counters\n"
+	      "  -v, --verbose          attach notes, verifier logs; events/s and losses once a second\n"
 	      "  -h, --help             this help\n", f);
 }
 

@@ -37,9 +37,11 @@ enum {
 /* Stack layout (offsets from the frame pointer). */
 #define SLOT_LOAD    (-8)
 #define SLOT_WIRELEN (-16)
+#define SLOT_COPY    (-24)	/* R4: the caller's copy of the first packet bytes (pointer) */
+#define SLOT_COPYLEN (-32)	/* R5: bytes valid in it */
 #define SLOT_MEM(i)  (-PWHY_FILTER_STACK_SIZE + 4 * (int)(i))
 #define MEMWORDS     16
-_Static_assert(SLOT_MEM(MEMWORDS) <= SLOT_WIRELEN, "stack layout");
+_Static_assert(SLOT_MEM(MEMWORDS) <= SLOT_COPYLEN, "stack layout");
 
 #define TARGET_RET0 SIZE_MAX /* fixup target: the shared "return 0" tail */
 
@@ -420,14 +422,67 @@ static void emit_jump(struct emitter *e, uint8_t code, uint8_t dst, uint8_t src,
 #define CALL_HELPER(id)       emit(e, BPF_JMP | BPF_CALL, 0, 0, 0, id)
 #define EXIT()                emit(e, BPF_JMP | BPF_EXIT, 0, 0, 0, 0)
 
+/* A jump to a local label: returns its index, for patch_local() once the label is known. */
+static size_t emit_local_jump(struct emitter *e, uint8_t code, uint8_t dst, uint8_t src,
+			      int32_t imm)
+{
+	emit(e, code, dst, src, 0, imm);
+	return e->n - 1;
+}
+
+static void patch_local(struct emitter *e, size_t at)
+{
+	if (!e->nomem)
+		e->insn[at].off = (int16_t)(e->n - at - 1);
+}
+
 /*
  * Load `size` bytes at packet offset k (or X + k when ind) into register dst, big-endian,
  * zero-extended.  Out of [0, caplen) or a faulting read -> return 0.
+ *
+ * Bytes inside the caller's copy (R4/R5 at entry) are loaded from it with a plain load; the
+ * bounds checks against the constant PWHY_FILTER_COPY_MAX are what lets the verifier accept
+ * the variable offset of indirect loads. Other bytes are read with bpf_probe_read_kernel.
  */
 static void emit_pkt_load(struct emitter *e, int size, uint32_t k, int ind, uint8_t dst)
 {
 	uint8_t bsz = size == 4 ? BPF_W : size == 2 ? BPF_H : BPF_B;
+	size_t to_slow[3], nslow = 0, to_done = SIZE_MAX;
 
+	/* fast path: from the copy */
+	if (!ind && k + (uint64_t)size <= PWHY_FILTER_COPY_MAX) {
+		LDX_MEM(BPF_W, R1, R_FP, SLOT_COPYLEN);
+		to_slow[nslow++] = emit_local_jump(e, BPF_JMP32 | BPF_JLT | BPF_K, R1, 0,
+						   (int32_t)(k + size));
+		LDX_MEM(BPF_DW, R2, R_FP, SLOT_COPY);
+		LDX_MEM(bsz, dst, R2, (int16_t)k);
+	} else if (ind && k + (uint64_t)size <= PWHY_FILTER_COPY_MAX) {
+		/* offset = X + k (< 2^32 + COPY_MAX, no wrap in 64 bits). Built with reg += reg
+		 * rather than reg = reg: 6.12's verifier links copied registers and then loses
+		 * track of the pointer this offset is added to. */
+		MOV64_IMM(R3, 0);
+		ALU64_REG(BPF_ADD, R3, R_X);
+		if (k)
+			ALU64_IMM(BPF_ADD, R3, (int32_t)k);
+		to_slow[nslow++] = emit_local_jump(e, BPF_JMP | BPF_JGT | BPF_K, R3, 0,
+						   PWHY_FILTER_COPY_MAX - size);
+		MOV64_IMM(R4, size);
+		ALU64_REG(BPF_ADD, R4, R3);
+		LDX_MEM(BPF_W, R1, R_FP, SLOT_COPYLEN);
+		to_slow[nslow++] = emit_local_jump(e, BPF_JMP | BPF_JGT | BPF_X, R4, R1, 0);
+		LDX_MEM(BPF_DW, R2, R_FP, SLOT_COPY);
+		ALU64_REG(BPF_ADD, R2, R3);
+		LDX_MEM(bsz, dst, R2, 0);
+	}
+	if (nslow) {
+		if (size > 1)
+			emit(e, BPF_ALU | BPF_END | BPF_TO_BE, dst, 0, 0, size * 8);
+		to_done = emit_local_jump(e, BPF_JMP | BPF_JA, 0, 0, 0);
+		for (size_t i = 0; i < nslow; i++)
+			patch_local(e, to_slow[i]);
+	}
+
+	/* slow path: bpf_probe_read_kernel within caplen */
 	if (!ind) {
 		/* k < 2^31 (checked), so k + size fits a u32 and k fits the s32 immediate */
 		emit_jump(e, BPF_JMP32 | BPF_JLT | BPF_K, R_LEN, 0, (int32_t)(k + (uint32_t)size),
@@ -457,6 +512,8 @@ static void emit_pkt_load(struct emitter *e, int size, uint32_t k, int ind, uint
 	LDX_MEM(bsz, dst, R_FP, SLOT_LOAD);
 	if (size > 1)
 		emit(e, BPF_ALU | BPF_END | BPF_TO_BE, dst, 0, 0, size * 8);
+	if (to_done != SIZE_MAX)
+		patch_local(e, to_done);
 }
 
 static uint8_t jmp_invert(uint8_t op)
@@ -615,6 +672,11 @@ int pwhy_filter_translate(const struct sock_filter *cbpf, size_t n, struct bpf_i
 	MOV32_IMM(R_A, 0);
 	MOV32_IMM(R_X, 0);
 	STX_MEM(BPF_W, R_FP, R3, SLOT_WIRELEN);
+	STX_MEM(BPF_DW, R_FP, R4, SLOT_COPY);
+	/* the copy never counts for more than caplen */
+	emit(e, BPF_JMP32 | BPF_JLE | BPF_X, R5, R_LEN, 1, 0);
+	MOV32_REG(R5, R_LEN);
+	STX_MEM(BPF_W, R_FP, R5, SLOT_COPYLEN);
 	for (i = 0; i < MEMWORDS; i++)
 		if (mem_read & (1u << i))
 			ST_MEM(BPF_W, R_FP, SLOT_MEM(i), 0);

@@ -119,7 +119,6 @@ void render_event(struct render *r, const struct pwhy_event *ev)
 		if (r->stack)
 			render_stack_json(r, ev);
 		fprintf(r->out, "}\n");
-		fflush(r->out);
 		return;
 	}
 	header(r);
@@ -142,7 +141,7 @@ void render_event(struct render *r, const struct pwhy_event *ev)
 		ev->eth_proto, ev->len, tuple, probe, extra, more);
 	if (r->stack)
 		render_stack_text(r, ev);
-	fflush(r->out);
+	/* no flush: the session flushes its output after each batch of events */
 }
 
 void render_finding(struct render *r, const struct finding *f)

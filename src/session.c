@@ -53,11 +53,8 @@ static void track_summary(const struct session_opts *o, struct tracer *t)
 		return;
 	tracer_track_stats(t, &st);
 	/* the tracepoint backend cannot see every free (UDP's stateless consume, ...): there an
-	 * eviction is mostly an skb already gone */
-	if (st.evicted && tracer_backend(t) != PWHY_BACKEND_TRACEPOINT)
-		fprintf(stderr, "pwhy: warning: %llu tracked skbs evicted (tracking map full): their later path is not shown\n",
-			st.evicted);
-	else if (st.evicted)
+	 * eviction is mostly an skb already gone (elsewhere the loss warning counts them) */
+	if (st.evicted && tracer_backend(t) == PWHY_BACKEND_TRACEPOINT)
 		fprintf(stderr, "pwhy: note: %llu tracked skbs evicted from the tracking map; the tracepoint backend does not see every free, so most were gone already\n",
 			st.evicted);
 	if (o->tracer.verbose)
@@ -141,6 +138,41 @@ static pid_t spawn(char *const *argv, int *go_fd)
 	return pid;
 }
 
+/* Every way events can go missing, by reason. */
+struct losses {
+	unsigned long long ring_full, track_evicted, send_state_full, sends_evicted;
+};
+
+static void losses_read(struct tracer *t, const struct correlator *c, struct losses *l)
+{
+	__u64 cnt[PWHY_CNT_MAX];
+	long long evicted;
+
+	tracer_counters(t, cnt, PWHY_CNT_MAX);
+	l->ring_full = cnt[PWHY_CNT_RINGBUF_FULL];
+	l->send_state_full = cnt[PWHY_CNT_SEND_STATE_FULL];
+	l->sends_evicted = c->sends_evicted;
+	evicted = (long long)cnt[PWHY_CNT_TRACK_ADD] - (long long)cnt[PWHY_CNT_TRACK_DEL];
+	if (evicted > 0)
+		evicted -= tracer_tracked_live(t);
+	l->track_evicted = evicted > 0 ? evicted : 0;
+	/* the tracepoint backend does not see every free: there an "eviction" is mostly an skb
+	 * already gone, said in a note at exit (track_summary), not counted as a loss */
+	if (tracer_backend(t) == PWHY_BACKEND_TRACEPOINT)
+		l->track_evicted = 0;
+}
+
+static bool losses_any(const struct losses *l)
+{
+	return l->ring_full || l->track_evicted || l->send_state_full || l->sends_evicted;
+}
+
+static void losses_print(FILE *f, const char *prefix, const struct losses *l)
+{
+	fprintf(f, "%s%llu events lost (ring buffer full), %llu skbs dropped from tracking (map full), %llu sends not followed (state map full), %llu evicted\n",
+		prefix, l->ring_full, l->track_evicted, l->send_state_full, l->sends_evicted);
+}
+
 int session_run(const struct session_opts *o, struct session_result *res)
 {
 	struct render rnd = { .out = stdout, .json = o->json, .timestamp = o->timestamp,
@@ -154,7 +186,10 @@ int session_run(const struct session_opts *o, struct session_result *res)
 	double deadline = 0;
 	pid_t child = 0;
 	int go = -1, r;
+	struct losses lost;
 	__u64 cnt[PWHY_CNT_MAX];
+	unsigned long long last_events = 0;
+	double next_stats = 0;
 	long long v;
 
 	memset(res, 0, sizeof(*res));
@@ -175,6 +210,8 @@ int session_run(const struct session_opts *o, struct session_result *res)
 			fprintf(stderr, "pwhy: cannot write %s: %s\n", o->output_file, strerror(errno));
 			return -errno;
 		}
+		/* fully buffered: flushed after each batch of events and at exit */
+		setvbuf(rnd.out, NULL, _IOFBF, 1 << 16);
 	}
 	rnd.btf = pwhy_vmlinux_btf();
 	/* before anything is attached: a bad -w path is a usage error */
@@ -234,14 +271,28 @@ int session_run(const struct session_opts *o, struct session_result *res)
 			fprintf(stderr, "pwhy: warning: could not release the command\n");
 		close(go);
 	}
+	if (o->tracer.verbose)
+		next_stats = now_s() + 1;
 	while (!stop_requested) {
-		r = tracer_poll(t, 100);
+		r = tracer_poll(t, 50);
 		if (r < 0) {
 			fprintf(stderr, "pwhy: ring buffer: %s\n", strerror(-r));
 			break;
 		}
 		if (l.pcap)
 			pcap_out_tick(l.pcap, now_s() * 1e9);
+		if (r > 0)
+			fflush(rnd.out);
+		if (next_stats && now_s() >= next_stats) {
+			char prefix[64];
+
+			next_stats += 1;
+			losses_read(t, &l.corr, &lost);
+			snprintf(prefix, sizeof(prefix), "pwhy: %llu events/s; ",
+				 l.events - last_events);
+			last_events = l.events;
+			losses_print(stderr, prefix, &lost);
+		}
 		if (deadline && now_s() >= deadline)
 			break;
 		if (render_limit_reached(&rnd))
@@ -250,7 +301,7 @@ int session_run(const struct session_opts *o, struct session_result *res)
 			child = 0;
 			/* what the command caused may still be in flight: drain briefly */
 			for (int i = 0; i < 3; i++)
-				tracer_poll(t, 100);
+				tracer_poll(t, 50);
 			break;
 		}
 	}
@@ -260,6 +311,8 @@ int session_run(const struct session_opts *o, struct session_result *res)
 	}
 	tracer_poll(t, 0);
 	correlate_finish(&l.corr);
+	fflush(rnd.out);
+	losses_read(t, &l.corr, &lost);
 	tracer_counters(t, cnt, PWHY_CNT_MAX);
 	track_summary(o, t);
 	if (o->tracer.verbose && (cnt[PWHY_CNT_STACK_LOST] || cnt[PWHY_CNT_SKB_DUMP_LOST]))
@@ -267,12 +320,10 @@ int session_run(const struct session_opts *o, struct session_result *res)
 			(unsigned long long)cnt[PWHY_CNT_STACK_LOST],
 			(unsigned long long)cnt[PWHY_CNT_SKB_DUMP_LOST]);
 	res->events = l.events;
-	res->lost = cnt[PWHY_CNT_RINGBUF_FULL];
+	res->lost = lost.ring_full;
 	memcpy(res->findings, l.corr.findings, sizeof(res->findings));
-	if (res->lost || cnt[PWHY_CNT_SEND_STATE_FULL] || l.corr.sends_evicted)
-		fprintf(stderr, "pwhy: warning: %llu events lost (ring buffer full), %llu sends not followed (state map full), %lu evicted\n",
-			(unsigned long long)res->lost, (unsigned long long)cnt[PWHY_CNT_SEND_STATE_FULL],
-			l.corr.sends_evicted);
+	if (losses_any(&lost))
+		losses_print(stderr, "pwhy: warning: ", &lost);
 	else if (o->tracer.verbose)
 		fprintf(stderr, "pwhy: %llu events, 0 lost\n", l.events);
 	tracer_close(t);

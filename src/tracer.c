@@ -4,6 +4,7 @@
  * hand ring-buffer records to the caller. Everything attached is an fd owned by this process,
  * so nothing outlives it, not even after SIGKILL. */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <linux/perf_event.h>
@@ -30,6 +31,8 @@
 #include "pwhy/tracer.h"
 #include "pwhy/workers.h"
 #include "trace.skel.h"
+
+_Static_assert(PWHY_PKT_SNAP >= PWHY_FILTER_COPY_MAX, "the probes' packet copy feeds the filter");
 
 #define MAX_FDS 16384
 #define MAX_LINKS 48
@@ -211,7 +214,8 @@ static int clone_prog_fd(struct tracer *t, const struct bpf_program *p, enum bpf
 		if (!r)
 			insns = spliced;
 	}
-	fd = bpf_prog_load(bpf_program__type(p), "pwhy", "GPL", insns, n, &o);
+	/* the template's name: bpftool shows which probe a clone is */
+	fd = bpf_prog_load(bpf_program__type(p), bpf_program__name(p), "GPL", insns, n, &o);
 	r = -errno;
 	if (fd < 0 && t->verbose && t->fail_notes < MAX_FAIL_NOTES) {
 		/* again with the verifier's log, which makes a load much slower */
@@ -221,7 +225,7 @@ static int clone_prog_fd(struct tracer *t, const struct bpf_program *p, enum bpf
 			o.log_buf = log;
 			o.log_size = 65536;
 			o.log_level = 1;
-			if (bpf_prog_load(bpf_program__type(p), "pwhy", "GPL", insns, n, &o) < 0 &&
+			if (bpf_prog_load(bpf_program__type(p), bpf_program__name(p), "GPL", insns, n, &o) < 0 &&
 			    log[0])
 				fprintf(stderr, "pwhy: verifier log for %s:\n%.4000s\n", what,
 					log + (strlen(log) > 4000 ? strlen(log) - 4000 : 0));
@@ -260,7 +264,7 @@ static const char *tracefs_event(const char *sec, char *buf, size_t len)
 	return NULL;
 }
 
-/* Syscall tracepoints need tracefs; many systems leave it unmounted until someone asks. */
+/* Perf tracepoints (SEC("tracepoint/...")) need tracefs; many systems leave it unmounted. */
 static void ensure_tracefs(void)
 {
 	if (access("/sys/kernel/tracing/events", F_OK) == 0 ||
@@ -294,7 +298,6 @@ static void select_programs(struct tracer *t, const struct btf *btf)
 	struct bpf_program *p;
 	char path[256];
 
-	ensure_tracefs();
 	bpf_object__for_each_program(p, t->skel->obj) {
 		const char *sec = bpf_program__section_name(p);
 		const char *name = bpf_program__name(p);
@@ -305,6 +308,7 @@ static void select_programs(struct tracer *t, const struct btf *btf)
 			if (!load)
 				note(t, "tracepoint %s not in this kernel, skipped%s", sec + 7, "");
 		} else if (!strncmp(sec, "tracepoint/", 11)) {
+			ensure_tracefs();
 			load = tracefs_event(sec + 11, path, sizeof(path)) != NULL;
 			if (!load)
 				note(t, "tracepoint %s not available (tracefs?), skipped%s", sec + 11, "");
@@ -716,12 +720,18 @@ int tracer_list_funcs(const struct tracer_opts *o, FILE *out, FILE *diag, char *
 static int on_ring(void *ctx, void *data, size_t size)
 {
 	struct tracer *t = ctx;
+	struct pwhy_event full;
 
 	if (size >= 4 && ((const struct pwhy_event *)data)->kind == PWHY_EV_SKB_DUMP)
 		return t->aux_cb ? t->aux_cb(data, size, t->cb_ctx) : 0;
-	if (size < sizeof(struct pwhy_event))
+	if (size >= sizeof(full))
+		return t->cb(data, t->cb_ctx);
+	/* the probes leave pkt[] out when they do not copy packets */
+	if (size < offsetof(struct pwhy_event, pkt))
 		return 0;
-	return t->cb(data, t->cb_ctx);
+	memcpy(&full, data, size);
+	memset((char *)&full + size, 0, sizeof(full) - size);
+	return t->cb(&full, t->cb_ctx);
 }
 
 static void set_rodata(struct tracer *t, const struct tracer_opts *o, const struct btf *btf)
@@ -748,6 +758,10 @@ static void set_rodata(struct tracer *t, const struct tracer_opts *o, const stru
 		flags |= PWHY_CFG_OUTPUT_SKB;
 	ro->cfg_flags = flags;
 	ro->cfg_self_tgid = getpid();
+	/* the host ABI's numbers: the raw syscall tracepoints see them, not names */
+	ro->cfg_nr_sendto = SYS_sendto;
+	ro->cfg_nr_sendmsg = SYS_sendmsg;
+	ro->cfg_nr_sendmmsg = SYS_sendmmsg;
 	if (btf_enumerator_value(btf, "INET_FLAGS_TRANSPARENT", &v) == 0)
 		ro->cfg_inet_flags_transparent_bit = v;
 	v = btf_drop_reason_value(btf, "NO_SOCKET");
@@ -842,6 +856,8 @@ int tracer_open(const struct tracer_opts *o, tracer_event_cb cb, void *ctx, stru
 		bpf_map__set_max_entries(t->skel->maps.events, o->ringbuf_kb * 1024);
 	if (!o->output_stack && !o->output_caller)
 		bpf_map__set_max_entries(t->skel->maps.stacks, 1);
+	/* wake the reader once a quarter of the ring is used */
+	t->skel->rodata->cfg_wakeup_bytes = bpf_map__max_entries(t->skel->maps.events) / 4;
 	set_rodata(t, o, btf);
 	select_programs(t, btf);
 	r = trace_bpf__load(t->skel);
@@ -884,9 +900,30 @@ fail:
 
 int tracer_poll(struct tracer *t, int timeout_ms)
 {
-	int r = ring_buffer__poll(t->rb, timeout_ms);
+	int r = ring_buffer__poll(t->rb, timeout_ms), c;
 
-	return r == -EINTR ? 0 : r;
+	if (r < 0 && r != -EINTR)
+		return r;
+	/* the probes wake us only when the ring fills up: take what came in quietly as well */
+	c = ring_buffer__consume(t->rb);
+	if (c < 0)
+		return c;
+	return (r > 0 ? r : 0) + c;
+}
+
+long tracer_tracked_live(struct tracer *t)
+{
+	int fd = bpf_map__fd(t->skel->maps.tracked);
+	__u64 key, next;
+	long n = 0;
+	void *prev = NULL;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		n++;
+	}
+	return n;
 }
 
 void tracer_counters(struct tracer *t, __u64 *vals, int n)

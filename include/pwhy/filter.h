@@ -18,6 +18,12 @@
  *       that would touch a byte at or past R1+R2 makes the filter return 0, as in cBPF.
  *   R3  length of the packet on the wire (u32); this is what `len`, `greater N`, `less N` test.
  *       Pass R2 again if it is unknown.  R3 is always read, so it must be initialised.
+ *   R4  a verifier-tracked pointer (map value, stack) to a copy of the first packet bytes, with
+ *       at least PWHY_FILTER_COPY_MAX readable bytes behind it.  Loads that fall inside the
+ *       copy's valid part are plain loads from it: one bpf_probe_read_kernel by the caller
+ *       instead of one per load.  Loads past it fall back to bpf_probe_read_kernel from R1.
+ *   R5  number of valid bytes in the copy (u32); taken as min(R5, R2); 0 = no copy (every load
+ *       is a helper call; R4 must still be such a pointer).
  *   R0  on return: 0 = no match, non-zero = match (the cBPF return value, e.g. 262144).
  *
  * Inside, A lives in R7, X in R8, the packet address in R6 and the capture length in R9 (all
@@ -30,7 +36,9 @@
  * frame up to a multiple of 32, and the whole call chain must stay within 512 bytes):
  *   fp-8  .. fp-1   load slot for bpf_probe_read_kernel
  *   fp-16 .. fp-13  wire length (from R3)
- *   fp-80 .. fp-17  scratch memory M[0..15], M[i] at fp-80+4*i
+ *   fp-24 .. fp-17  the copy's address (R4)
+ *   fp-32 .. fp-29  the copy's valid length (R5, at most R2)
+ *   fp-96 .. fp-33  scratch memory M[0..15], M[i] at fp-96+4*i
  *
  * The code contains only forward jumps, no instruction is unreachable, the last instruction is an
  * exit, every register and stack slot is written before it is read, and it uses 32-bit jumps and
@@ -60,7 +68,8 @@
 #define PWHY_DLT_RAW    12  /* raw IPv4/IPv6: R1 points at the IP header (Linux DLT_RAW) */
 
 #define PWHY_FILTER_SNAPLEN    262144 /* snaplen given to libpcap; `ret #262144` means match */
-#define PWHY_FILTER_STACK_SIZE 80     /* bytes of stack the generated subprogram uses */
+#define PWHY_FILTER_STACK_SIZE 96     /* bytes of stack the generated subprogram uses */
+#define PWHY_FILTER_COPY_MAX   128    /* bytes of the copy (R4) the generated code may read */
 
 /*
  * Compile a pcap-filter expression for a link type (PWHY_DLT_EN10MB or PWHY_DLT_RAW) with

@@ -59,8 +59,12 @@ struct tracer;
 
 int tracer_open(const struct tracer_opts *opts, tracer_event_cb cb, void *ctx,
 		struct tracer **out, char *err, size_t errlen);
-/* Poll the ring buffer; returns events handled or -errno. */
+/* Wait up to timeout_ms for the ring buffer to fill up, then take every event in it; returns
+ * events handled or -errno. The probes do not wake the reader per event: poll with a short
+ * timeout (50-100 ms) to keep latency low. */
 int tracer_poll(struct tracer *t, int timeout_ms);
+/* Entries in the skb tracking map now (walks it: call once a second at most). */
+long tracer_tracked_live(struct tracer *t);
 /* Per-reason loss counters summed over CPUs. */
 void tracer_counters(struct tracer *t, __u64 *vals, int n);
 int tracer_nattached(const struct tracer *t);

@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 SCENARIO=lifecycle
 # the tracer's own programs (fix programs, pinned on purpose, are not counted)
-progs() { bpftool prog show 2>/dev/null | grep -cE ' name pwhy(_(netif_rcv|netif_rx|copy_dgram|dev_queue|kfree_skb|consume|fib4|fib6|send[a-z_]*|fentry[0-9]|kprobe[0-9]|kmulti[0-9]))?  ' ; }
+progs() { bpftool prog show 2>/dev/null | grep -cE ' name pwhy(_(netif_rcv|netif_rx|copy_dgram|dev_queue|kfree_skb|consume|fib4|fib6|send[a-z_]*|sys_enter|sys_exit|fentry[0-9]|kprobe[0-9]|kmulti[0-9]))?  ' ; }
 
 expect_fail() {	# NAME WANT_STATUS REGEX ARGS...
 	local name=$1 want=$2 re=$3; shift 3

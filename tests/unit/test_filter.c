@@ -28,6 +28,13 @@
 static struct corpus corpus;
 static int map_fd = -1;
 static unsigned long pairs_compared, pairs_mismatched;
+/* how many bytes of each packet the wrapper hands the filter as its copy (R4/R5): the probes'
+ * case (PWHY_FILTER_COPY_MAX), part of the headers (fast and slow loads mixed), or none */
+static uint32_t copy_cap = PWHY_FILTER_COPY_MAX;
+static const uint32_t copy_caps[] = { PWHY_FILTER_COPY_MAX, 37, 0 };
+static unsigned long runs_compared;
+/* a careless caller: copy length past caplen (the filter must cap it at caplen) */
+static int copy_past_caplen;
 
 /* ------------------------------------------------------------------------------------------ */
 /* Expressions                                                                                */
@@ -148,11 +155,11 @@ static const char *const exprs_l2[] = {
 					       .off = (o), .imm = (i) })
 
 /*
- * raw_tp wrapper: ctx = u64 args[2] = { caplen, wirelen }.  Looks up the packet in map[0],
- * turns the value pointer into a plain scalar (as a real probe has: a kernel address read with
- * bpf_probe_read_kernel), and calls the filter subprogram appended after it with
- * R1 = packet, R2 = caplen, R3 = wirelen.  With pointer_pkt the map value pointer is passed
- * as-is (a verifier-tracked pointer).
+ * raw_tp wrapper: ctx = u64 args[3] = { caplen, wirelen, copylen }.  Looks up the packet in
+ * map[0], turns the value pointer into a plain scalar (as a real probe has: a kernel address
+ * read with bpf_probe_read_kernel), and calls the filter subprogram appended after it with
+ * R1 = packet, R2 = caplen, R3 = wirelen, R4 = the map value (the copy), R5 = copylen.  With
+ * pointer_pkt the map value pointer is also passed as R1 (a verifier-tracked pointer).
  */
 static int load_prog(const struct bpf_insn *f, size_t fn, int pointer_pkt, char *log,
 		     size_t logsz)
@@ -171,6 +178,7 @@ static int load_prog(const struct bpf_insn *f, size_t fn, int pointer_pkt, char 
 	w[n++] = INS(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem);
 	ret0_jumps[nret0++] = n;
 	w[n++] = INS(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 0, 0);               /* if !r0 goto fail */
+	w[n++] = INS(BPF_ALU64 | BPF_MOV | BPF_X, 7, 0, 0, 0);            /* r7 = value ptr */
 	if (pointer_pkt) {
 		w[n++] = INS(BPF_ALU64 | BPF_MOV | BPF_X, 1, 0, 0, 0);
 	} else {
@@ -187,6 +195,8 @@ static int load_prog(const struct bpf_insn *f, size_t fn, int pointer_pkt, char 
 	}
 	w[n++] = INS(BPF_LDX | BPF_MEM | BPF_DW, 2, 6, 0, 0);              /* r2 = args[0] */
 	w[n++] = INS(BPF_LDX | BPF_MEM | BPF_DW, 3, 6, 8, 0);              /* r3 = args[1] */
+	w[n++] = INS(BPF_ALU64 | BPF_MOV | BPF_X, 4, 7, 0, 0);            /* r4 = the copy */
+	w[n++] = INS(BPF_LDX | BPF_MEM | BPF_DW, 5, 6, 16, 0);             /* r5 = args[2] */
 	call_at = n;
 	w[n++] = INS(BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_CALL, 0, 0);
 	w[n++] = INS(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
@@ -222,7 +232,8 @@ static int load_prog(const struct bpf_insn *f, size_t fn, int pointer_pkt, char 
 static int run_prog(int fd, const struct pkt *p, uint32_t *ret)
 {
 	static const uint32_t key;
-	uint64_t args[2] = { p->caplen, p->wirelen };
+	uint64_t args[3] = { p->caplen, p->wirelen,
+			     p->caplen < copy_cap && !copy_past_caplen ? p->caplen : copy_cap };
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = args, .ctx_size_in = sizeof(args));
 	int err;
 
@@ -278,22 +289,32 @@ static int compare_prog(const char *label, const struct sock_filter *cbpf, size_
 	}
 	for (size_t i = 0; i < npkt; i++) {
 		const struct pkt *p = &arr[i];
-		uint32_t want, got = 0;
+		uint32_t want;
+		int pair_bad = 0;
 
 		want = bpf_filter((const struct pcap_bpf_insn *)cbpf, p->data, p->wirelen,
 				  p->caplen);
-		if (run_prog(fd, p, &got)) {
-			printf("#   %s: test run failed: %s\n", label, strerror(errno));
-			bad++;
-			break;
+		/* every load from the copy, some of them, none */
+		for (size_t c = 0; c < sizeof(copy_caps) / sizeof(copy_caps[0]); c++) {
+			uint32_t got = 0;
+
+			copy_cap = copy_caps[c];
+			if (run_prog(fd, p, &got)) {
+				printf("#   %s: test run failed: %s\n", label, strerror(errno));
+				pair_bad = 1;
+				break;
+			}
+			runs_compared++;
+			if (exact ? got != want : (got != 0) != (want != 0)) {
+				printf("#   MISMATCH %s, packet %zu (%s), copy of %u bytes: libpcap %u, ebpf %u\n",
+				       label, i, p->name, copy_cap, want, got);
+				pair_bad = 1;
+			}
 		}
+		copy_cap = PWHY_FILTER_COPY_MAX;
 		pairs_compared++;
-		if (exact ? got != want : (got != 0) != (want != 0)) {
-			printf("#   MISMATCH %s, packet %zu (%s): libpcap %u, ebpf %u\n", label, i,
-			       p->name, want, got);
-			pairs_mismatched++;
-			bad++;
-		}
+		pairs_mismatched += pair_bad;
+		bad += pair_bad;
 	}
 	close(fd);
 	return bad;
@@ -662,16 +683,27 @@ static void test_bounds_respected(void)
 			continue;
 		}
 		pwhy_filter_compile(cases[i].expr, PWHY_DLT_EN10MB, &cbpf, &n, err, sizeof(err));
-		CHECK(run_prog(fd, &p, &full) == 0);
 		CHECK(bpf_filter((const struct pcap_bpf_insn *)cbpf, p.data, p.wirelen, p.caplen));
-		p.caplen = cases[i].cut;
-		CHECK(run_prog(fd, &p, &cut) == 0);
-		CHECK(!bpf_filter((const struct pcap_bpf_insn *)cbpf, p.data, p.wirelen, p.caplen));
-		if (!full || cut) {
-			printf("#   '%s' on %s: full caplen -> %u, caplen %u -> %u\n", cases[i].expr,
-			       p.name, full, cases[i].cut, cut);
-			check_case_failed = 1;
+		/* the bytes past the cut are in the copy's buffer too: neither path may read them */
+		for (size_t c = 0; c <= sizeof(copy_caps) / sizeof(copy_caps[0]); c++) {
+			struct pkt q = p;
+
+			copy_past_caplen = c == sizeof(copy_caps) / sizeof(copy_caps[0]);
+			copy_cap = copy_past_caplen ? PWHY_FILTER_COPY_MAX : copy_caps[c];
+			full = 0;
+			cut = 1;
+			CHECK(run_prog(fd, &q, &full) == 0);
+			q.caplen = cases[i].cut;
+			CHECK(run_prog(fd, &q, &cut) == 0);
+			CHECK(!bpf_filter((const struct pcap_bpf_insn *)cbpf, q.data, q.wirelen, q.caplen));
+			if (!full || cut) {
+				printf("#   '%s' on %s, copy of %u: full caplen -> %u, caplen %u -> %u\n",
+				       cases[i].expr, p.name, copy_cap, full, cases[i].cut, cut);
+				check_case_failed = 1;
+			}
 		}
+		copy_past_caplen = 0;
+		copy_cap = PWHY_FILTER_COPY_MAX;
 		pwhy_filter_free_cbpf(cbpf);
 		close(fd);
 	}
@@ -764,8 +796,9 @@ int main(void)
 	for (size_t i = 0; i < sizeof(exprs_l3) / sizeof(exprs_l3[0]); i++)
 		run_expr(exprs_l3[i], PWHY_DLT_RAW, corpus.raw, corpus.nraw);
 
-	printf("# compared %lu (filter, packet) pairs against libpcap bpf_filter(): %lu mismatches\n",
-	       pairs_compared, pairs_mismatched);
+	printf("# compared %lu (filter, packet) pairs against libpcap bpf_filter() (%lu runs, copies of %u, %u and %u bytes): %lu mismatches\n",
+	       pairs_compared, runs_compared, copy_caps[0], copy_caps[1], copy_caps[2],
+	       pairs_mismatched);
 	close(map_fd);
 	TEST_EXIT();
 }
