@@ -52,7 +52,8 @@ end=$(( $(date +%s) + SECS ))
 traffic=$!
 
 samples=0 first="" last="" maxbad=""
-while [ "$(date +%s)" -lt $end ] && kill -0 $pid 2>/dev/null; do
+# at least 3 samples: under emulation one sample (bpftool dumps) can take longer than a step
+while { [ "$(date +%s)" -lt $end ] || [ $samples -lt 3 ]; } && kill -0 $pid 2>/dev/null; do
 	sleep $STEP
 	r=$(rss_kb $pid); [ -z "$r" ] && break
 	[ -z "$first" ] && first=$r
