@@ -21,14 +21,6 @@ still_loaded() {	# IDS...: those still loaded (freed asynchronously: wait up to 
 	echo $left
 }
 fixes() { "$PWHY" fix status 2>&1; }
-wait_ready() {	# ERRFILE PID
-	for _ in $(seq 600); do
-		grep -q '^pwhy: tracing with' "$1" 2>/dev/null && return 0
-		kill -0 "$2" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
-}
 # stop_and_check NAME PID ERRFILE: Ctrl-C, then exit 0 within 10 s
 stop_and_check() {
 	local st

@@ -79,6 +79,17 @@ tproxy_rules() {
 	return 1
 }
 
+# wait_ready ERRFILE PID: until a pwhy running in the background says it is tracing (60 s:
+# emulated kernels attach slowly); fails early when it exits
+wait_ready() {
+	for _ in $(seq 600); do
+		grep -q '^pwhy: tracing with' "$1" 2>/dev/null && return 0
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
 # wait_file PATH: up to 3 s for a ready file
 wait_file() { for _ in $(seq 60); do [ -e "$1" ] && return 0; sleep 0.05; done; return 1; }
 

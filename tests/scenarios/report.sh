@@ -25,16 +25,6 @@ out_discards() {
 		else print $col["OutDiscards"] }' /proc/net/snmp
 }
 
-# wait_ready ERRFILE PID: until pwhy says it is tracing (30 s: emulated kernels are slow)
-wait_ready() {
-	for _ in $(seq 300); do
-		grep -q '^pwhy: tracing with' "$1" 2>/dev/null && return 0
-		kill -0 "$2" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
-}
-
 # NO_SOCKET drops in the last JSON document of a file
 json_no_socket() {
 	tail -1 "$1" | sed -n 's/.*"by_reason":\[[^]]*{"reason":"NO_SOCKET","value":[0-9]*,"drops":\([0-9]*\).*/\1/p'

@@ -24,15 +24,6 @@ nt $VS udp-serve --listen 0.0.0.0:5353 --count 0 --timeout 120000 --ready-file $
 wait_file $WORK/ready || bad "the server did not start"
 
 no_ports() { ip netns exec "$1" awk '/^Udp: / { if (!hdr) { for (i = 2; i <= NF; i++) col[$i] = i; hdr = 1 } else print $col["NoPorts"] }' /proc/net/snmp; }
-wait_ready() {
-	for _ in $(seq 300); do
-		grep -q '^pwhy: tracing with' "$1" 2>/dev/null && return 0
-		kill -0 "$2" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
-}
-
 for variant in bug healthy; do
 	[ $variant = healthy ] && ip netns exec $VS sysctl -qw net.ipv4.udp_l3mdev_accept=1
 	out=$WORK/$variant.md
