@@ -96,7 +96,7 @@ label() {
 	untraced) echo "untraced" ;;
 	pwhy_none) echo "pwhy trace 'udp port 1' (matches nothing)" ;;
 	pwhy_all) echo "pwhy trace --output-file F 'udp port P' (every event)" ;;
-	pwhy_pcap) echo "pwhy trace -w F.pcapng 'udp port P'" ;;
+	pwhy_pcap) echo "pwhy trace --findings-only -w F.pcapng 'udp port P'" ;;
 	pwhy_report) echo "pwhy report" ;;
 	bpftrace_all) echo "bpftrace printing every event to a file" ;;
 	bpftrace_none) echo "bpftrace, predicate matching nothing" ;;
@@ -115,7 +115,7 @@ start_tracer() {
 	untraced) return 0 ;;
 	pwhy_none) "$PWHY" trace --output-file "$out" 'udp port 1' 2>"$err" & pattern='^pwhy: tracing with' ;;
 	pwhy_all) "$PWHY" trace --output-file "$out" "udp port $PORT" 2>"$err" & pattern='^pwhy: tracing with' ;;
-	pwhy_pcap) "$PWHY" trace -w "$out" "udp port $PORT" 2>"$err" & pattern='^pwhy: tracing with' ;;
+	pwhy_pcap) "$PWHY" trace --findings-only -w "$out" "udp port $PORT" >/dev/null 2>"$err" & pattern='^pwhy: tracing with' ;;
 	pwhy_report) "$PWHY" report >"$out" 2>"$err" & pattern='^pwhy: tracing with' ;;
 	bpftrace_all) "$BPFTRACE" -B line -e "$BT_PRINT" >"$out" 2>"$err" & pattern='^ready$' ;;
 	bpftrace_none) "$BPFTRACE" -B line -e "$BT_NONE" >"$out" 2>"$err" & pattern='^ready$' ;;
