@@ -14,6 +14,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 #include <pwhy/fix.h>
+#include "fix_stats.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -74,21 +75,6 @@ struct {
 	__type(key, struct fix_pfx6_key);
 	__type(value, __u8);
 } scope6 SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, FIX_CNT_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} stats SEC(".maps");
-
-static __always_inline void count(__u32 i)
-{
-	__u64 *c = bpf_map_lookup_elem(&stats, &i);
-
-	if (c)
-		(*c)++;
-}
 
 static __always_inline int fix_v4(struct __sk_buff *skb)
 {

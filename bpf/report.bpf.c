@@ -60,39 +60,6 @@ struct {
 	__type(value, struct report_flow_val);
 } flows SEC(".maps");
 
-/* tp_btf hands us a BTF-typed skb: plain loads of its fields are checked loads (no helper call),
- * several times cheaper than BPF_CORE_READ's bpf_probe_read_kernel. Same result as skb.h's
- * skb_view_init() and skb_netns(). */
-static __always_inline void skb_view_direct(struct sk_buff *skb, struct skb_view *v)
-{
-	__u64 head = (__u64)skb->head;
-	__u16 mac = skb->mac_header;
-	__u16 nh = skb->network_header;
-	__u32 tail = skb->tail;
-	__u16 start;
-
-	v->head = head;
-	v->nh = nh;
-	v->th = skb->transport_header;
-	v->l2 = mac != MAC_UNSET && mac < nh && nh - mac >= 14;
-	start = v->l2 ? mac : nh;
-	v->pkt = head + start;
-	v->len = tail > start ? tail - start : 0;
-	v->wirelen = skb->len + ((__u64)skb->data - v->pkt);
-}
-
-static __always_inline __u32 skb_netns_direct(struct sk_buff *skb, struct net_device *dev)
-{
-	struct sock *sk;
-
-	if (dev)
-		return dev->nd_net.net->ns.inum;
-	sk = skb->sk;
-	if (sk)
-		return sk->__sk_common.skc_net.net->ns.inum;
-	return 0;
-}
-
 /* Add one drop to a per-CPU counter row, creating it when needed. Returns 0, or -1 when the
  * table is full. */
 static __always_inline int count_row(void *map, const void *key, __u32 len)
@@ -156,7 +123,7 @@ static __always_inline void count_flow(struct sk_buff *skb, struct net_device *d
 	__u64 now = bpf_ktime_get_ns();
 	long r;
 
-	skb_view_direct(skb, &view);
+	skb_view_load(skb, &view, true);	/* tp_btf: plain loads of a BTF-typed skb */
 	key.eth_proto = skb_tuple(skb, &view, &t);
 	key.netns = netns;
 	key.reason = reason;
@@ -231,7 +198,7 @@ int BPF_PROG(report_kfree_skb, struct sk_buff *skb, void *location, enum skb_dro
 	if (!skb)
 		return 0;
 	dev = skb->dev;
-	netns = skb_netns_direct(skb, dev);
+	netns = skb_netns_load(skb, true);
 	if (cfg_filter_netns && netns != cfg_filter_netns)
 		return 0;
 	if (cfg_self_tgid && bpf_get_current_pid_tgid() >> 32 == cfg_self_tgid)

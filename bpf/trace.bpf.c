@@ -167,7 +167,7 @@ static __always_inline int skb_selected(struct sk_buff *skb, struct skb_view *v,
 	    !cfg_filter_ifindex)
 		return 1;
 	if ((cfg_flags & PWHY_CFG_TRACK_SKB) &&
-	    track_check(skb, (__u64)KRD(direct, skb, head), clone_of))
+	    track_check(skb, (__u64)KRD(direct, skb, head), direct, clone_of))
 		return 1;
 	if (cfg_filter_netns && skb_netns_load(skb, direct) != cfg_filter_netns)
 		return 0;

@@ -52,7 +52,9 @@ static __always_inline void track_add(struct sk_buff *skb, __u64 head, __u64 clo
 }
 
 /* Is this skb followed? 1 with *clone_of set (0 when it is an original), else 0. */
-static __always_inline int track_check(struct sk_buff *skb, __u64 head, __u64 *clone_of)
+/* direct: skb is BTF-typed (tp_btf, fentry) and its fields can be loaded without helpers */
+static __always_inline int track_check(struct sk_buff *skb, __u64 head, bool direct,
+				       __u64 *clone_of)
 {
 	__u64 key = (__u64)skb, *owner;
 	struct track_val *tv;
@@ -67,14 +69,15 @@ static __always_inline int track_check(struct sk_buff *skb, __u64 head, __u64 *c
 		*clone_of = tv->clone_of;
 		return 1;
 	}
-	if (!head)
+	/* a buffer freed and reused by an unrelated skb is not shared: require the clone mark,
+	 * checked first because most skbs are not clones (this runs for every skb the filter
+	 * then looks at); an skb address can be reused too, so the owner's own address proves
+	 * nothing */
+	if (!head || !(direct ? BPF_CORE_READ_BITFIELD(skb, cloned)
+				: BPF_CORE_READ_BITFIELD_PROBED(skb, cloned)))
 		return 0;
 	owner = bpf_map_lookup_elem(&tracked_heads, &head);
-	if (!owner)
-		return 0;
-	/* a buffer freed and reused by an unrelated skb is not shared: require the clone mark
-	 * (an skb address can be reused too, so the owner's own address proves nothing) */
-	if (!BPF_CORE_READ_BITFIELD_PROBED(skb, cloned) || *owner == key)
+	if (!owner || *owner == key)
 		return 0;
 	*clone_of = *owner;
 	track_add(skb, head, *owner);

@@ -182,9 +182,10 @@ struct link_query {
 };
 
 /* Append attribute type to the message at the start of buf (size bytes in all). */
-static int add_attr(char *buf, size_t size, int type, const void *data, size_t len)
+int netinfo_nl_attr(void *msg, size_t size, int type, const void *data, size_t len)
 {
-	struct nlmsghdr *nh = (struct nlmsghdr *)buf;
+	struct nlmsghdr *nh = msg;
+	char *buf = msg;
 	size_t off = NLMSG_ALIGN(nh->nlmsg_len);
 	struct rtattr *rta;
 
@@ -215,10 +216,10 @@ static int link_in_ns(void *arg)
 	req.nh.nlmsg_type = RTM_GETLINK;
 	ifi->ifi_family = AF_UNSPEC;
 	ifi->ifi_index = q->ifindex;
-	ret = q->name ? add_attr(req.buf, sizeof(req), IFLA_IFNAME, q->name,
+	ret = q->name ? netinfo_nl_attr(req.buf, sizeof(req), IFLA_IFNAME, q->name,
 				 strlen(q->name) + 1) : 0;
 	if (!ret)
-		ret = add_attr(req.buf, sizeof(req), IFLA_EXT_MASK, &ext, sizeof(ext));
+		ret = netinfo_nl_attr(req.buf, sizeof(req), IFLA_EXT_MASK, &ext, sizeof(ext));
 	if (ret)
 		return ret;
 

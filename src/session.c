@@ -145,17 +145,15 @@ struct losses {
 
 static void losses_read(struct tracer *t, const struct correlator *c, struct losses *l)
 {
+	struct tracer_track_stats st;
 	__u64 cnt[PWHY_CNT_MAX];
-	long long evicted;
 
 	tracer_counters(t, cnt, PWHY_CNT_MAX);
 	l->ring_full = cnt[PWHY_CNT_RINGBUF_FULL];
 	l->send_state_full = cnt[PWHY_CNT_SEND_STATE_FULL];
 	l->sends_evicted = c->sends_evicted;
-	evicted = (long long)cnt[PWHY_CNT_TRACK_ADD] - (long long)cnt[PWHY_CNT_TRACK_DEL];
-	if (evicted > 0)
-		evicted -= tracer_tracked_live(t);
-	l->track_evicted = evicted > 0 ? evicted : 0;
+	tracer_track_stats(t, &st);
+	l->track_evicted = st.evicted;
 	/* the tracepoint backend does not see every free: there an "eviction" is mostly an skb
 	 * already gone, said in a note at exit (track_summary), not counted as a loss */
 	if (tracer_backend(t) == PWHY_BACKEND_TRACEPOINT)

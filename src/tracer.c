@@ -911,21 +911,6 @@ int tracer_poll(struct tracer *t, int timeout_ms)
 	return (r > 0 ? r : 0) + c;
 }
 
-long tracer_tracked_live(struct tracer *t)
-{
-	int fd = bpf_map__fd(t->skel->maps.tracked);
-	__u64 key, next;
-	long n = 0;
-	void *prev = NULL;
-
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		key = next;
-		prev = &key;
-		n++;
-	}
-	return n;
-}
-
 void tracer_counters(struct tracer *t, __u64 *vals, int n)
 {
 	int ncpu = libbpf_num_possible_cpus();
@@ -982,7 +967,8 @@ void tracer_track_stats(struct tracer *t, struct tracer_track_stats *st)
 	st->added = cnt[PWHY_CNT_TRACK_ADD];
 	st->freed = cnt[PWHY_CNT_TRACK_DEL];
 	st->clones = cnt[PWHY_CNT_TRACK_CLONE];
-	st->live = map_entries(t->skel->maps.tracked);
+	/* walking the map costs: only when something may be left in it */
+	st->live = st->added > st->freed ? map_entries(t->skel->maps.tracked) : 0;
 	gone = st->freed + st->live;
 	st->evicted = st->added > gone ? st->added - gone : 0;
 }

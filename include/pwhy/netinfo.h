@@ -5,6 +5,7 @@
  * -ENOENT means the namespace is gone, -ENODEV that the interface does not exist. */
 #ifndef PWHY_NETINFO_H
 #define PWHY_NETINFO_H
+#include <stddef.h>
 #include <linux/types.h>
 
 struct pwhy_link {
@@ -37,5 +38,8 @@ int netinfo_sysctl(__u32 netns_ino, const char *path, long *value);
 struct nlmsghdr;
 int netinfo_nl_request(int nl_proto, struct nlmsghdr *req,
 		       int (*cb)(const struct nlmsghdr *nh, void *arg), void *arg);
+/* Append an rtattr to the message that starts msg (a buffer of size bytes); -E2BIG when it
+ * does not fit. */
+int netinfo_nl_attr(void *msg, size_t size, int type, const void *data, size_t len);
 
 #endif

@@ -63,8 +63,6 @@ int tracer_open(const struct tracer_opts *opts, tracer_event_cb cb, void *ctx,
  * events handled or -errno. The probes do not wake the reader per event: poll with a short
  * timeout (50-100 ms) to keep latency low. */
 int tracer_poll(struct tracer *t, int timeout_ms);
-/* Entries in the skb tracking map now (walks it: call once a second at most). */
-long tracer_tracked_live(struct tracer *t);
 /* Per-reason loss counters summed over CPUs. */
 void tracer_counters(struct tracer *t, __u64 *vals, int n);
 int tracer_nattached(const struct tracer *t);
@@ -78,7 +76,8 @@ void tracer_close(struct tracer *t);
 /* Frames of a stack id from --output-stack / --output-caller; returns their number or -errno. */
 int tracer_stack(struct tracer *t, __s32 id, __u64 *ips, int max);
 /* skb tracking: skbs tracked, clones/copies found, and tracked skbs the bounded map evicted
- * (added - freed - still tracked). Read once, at the end. */
+ * (added - freed - still tracked). Walks the map when it may hold entries: once a second at
+ * most. */
 struct tracer_track_stats {
 	unsigned long long added, freed, clones, live, evicted;
 };

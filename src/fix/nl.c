@@ -34,17 +34,7 @@ static void *req_init(struct nl_req *r, int type, int flags, size_t hdr)
 
 static int req_attr(struct nl_req *r, int type, const void *data, size_t len)
 {
-	size_t off = NLMSG_ALIGN(r->nh.nlmsg_len);
-	struct rtattr *rta;
-
-	if (off + RTA_SPACE(len) > sizeof(*r))
-		return -E2BIG;
-	rta = (struct rtattr *)((char *)r + off);
-	rta->rta_type = type;
-	rta->rta_len = RTA_LENGTH(len);
-	memcpy(RTA_DATA(rta), data, len);
-	r->nh.nlmsg_len = off + RTA_SPACE(len);
-	return 0;
+	return netinfo_nl_attr(r, sizeof(*r), type, data, len);
 }
 
 static int grow(void **arr, int n, size_t size)

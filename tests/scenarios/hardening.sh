@@ -109,6 +109,8 @@ fi
 # flood_under NAME CMD...: CMD runs until its own time limit while FLOOD datagrams are sent
 flood_under() {
 	local name=$1 st t1 t2; shift
+	# the previous run's ready line must not be mistaken for this one's
+	rm -f $WORK/fl.out $WORK/fl.err
 	"$@" >$WORK/fl.out 2>$WORK/fl.err &
 	pid=$!
 	if ! wait_ready $WORK/fl.err $pid; then

@@ -46,6 +46,7 @@ before=$(progs)
 settle $before
 [ "$(progs)" = "$before" ] && ok "timeout: nothing left attached" || bad "timeout: programs left: $(progs)"
 for sig in INT TERM KILL; do
+	rm -f $WORK/sig.err	# the previous signal's ready line is not this run's
 	"$PWHY" trace --backend "$BACKEND" udp >/dev/null 2>$WORK/sig.err &
 	pid=$!
 	for _ in $(seq 600); do grep -q "probes attached" $WORK/sig.err && break; sleep 0.1; done
