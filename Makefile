@@ -89,9 +89,9 @@ fuzz:
 	$(MAKE) BUILD=build-fuzz BIN=build-fuzz/pwhy CC=$(CLANG) \
 		EXTRA_CFLAGS="$(SAN_FLAGS) -fsanitize=fuzzer-no-link,address,undefined" fuzz-targets
 fuzz-targets: $(FUZZ_BINS)
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/libpwhy.a $(HDRS) $(wildcard tests/fuzz/*.h)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/libpwhy.a $(HDRS) $(wildcard tests/fuzz/*.h) tests/unit/json_check.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -fsanitize=fuzzer -Itests/fuzz -o $@ $< $(BUILD)/libpwhy.a $(LDLIBS)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -Itests/fuzz -Itests/unit -o $@ $< $(BUILD)/libpwhy.a $(LDLIBS)
 
 # vmlinux.h is checked in (generated from a 6.18 kernel's BTF): CO-RE relocates every field
 # access at load time, and a fixed header keeps builds identical on every machine.

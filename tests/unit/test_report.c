@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include "check.h"
+#include "json_check.h"
 #include "pwhy/report.h"
 #include "pwhy/route_get.h"
 
@@ -470,91 +471,6 @@ static void test_explain_cache_ring(void)
 
 /* ------------------------------------------------------------------------------ render */
 
-/* A small JSON syntax check: one value, then only whitespace. */
-static const char *json_value(const char *p);
-
-static const char *json_ws(const char *p)
-{
-	while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r')
-		p++;
-	return p;
-}
-
-static const char *json_string(const char *p)
-{
-	if (*p++ != '"')
-		return NULL;
-	while (*p && *p != '"') {
-		if ((unsigned char)*p < 0x20)
-			return NULL;
-		if (*p == '\\') {
-			p++;
-			if (*p == 'u') {
-				for (int i = 1; i <= 4; i++)
-					if (!isxdigit((unsigned char)p[i]))
-						return NULL;
-				p += 4;
-			} else if (!strchr("\"\\/bfnrt", *p)) {
-				return NULL;
-			}
-		}
-		p++;
-	}
-	return *p == '"' ? p + 1 : NULL;
-}
-
-static const char *json_value(const char *p)
-{
-	p = json_ws(p);
-	if (*p == '{' || *p == '[') {
-		char close = *p == '{' ? '}' : ']';
-		bool obj = *p == '{';
-
-		p = json_ws(p + 1);
-		if (*p == close)
-			return p + 1;
-		for (;;) {
-			if (obj) {
-				p = json_string(json_ws(p));
-				if (!p)
-					return NULL;
-				p = json_ws(p);
-				if (*p++ != ':')
-					return NULL;
-			}
-			p = json_value(p);
-			if (!p)
-				return NULL;
-			p = json_ws(p);
-			if (*p == ',') {
-				p++;
-				continue;
-			}
-			return *p == close ? p + 1 : NULL;
-		}
-	}
-	if (*p == '"')
-		return json_string(p);
-	if (!strncmp(p, "null", 4) || !strncmp(p, "true", 4))
-		return p + 4;
-	if (!strncmp(p, "false", 5))
-		return p + 5;
-	if (*p == '-' || isdigit((unsigned char)*p)) {
-		char *end;
-
-		strtod(p, &end);
-		return end;
-	}
-	return NULL;
-}
-
-static bool json_ok(const char *s)
-{
-	const char *p = json_value(s);
-
-	return p && !*json_ws(p);
-}
-
 static char *render(const struct report *r, enum report_format fmt)
 {
 	static char buf[65536];
@@ -604,7 +520,7 @@ static void test_render(void)
 	CHECK(strstr(s, "(table full): 1 reason"));
 
 	s = render(&r, REPORT_JSON);
-	CHECK(json_ok(s));
+	CHECK(json_valid(s));
 	CHECK(strchr(s, '\n') == s + strlen(s) - 1);	/* one line per report */
 	CHECK(strstr(s, "{\"report\":\"drops\",\"kind\":\"total\",\"start\":\"2023-11-14T22:13:20Z\","));
 	CHECK(strstr(s, "\"netns_filter\":4026531840,\"top\":10,\"drops\":42,\"bytes\":4200,"));
@@ -636,7 +552,7 @@ static void test_render(void)
 	CHECK(strstr(s, "pwhy drop report (interval)") && strstr(s, "all netns") &&
 	      strstr(s, "drops: 0 (0 B, 0.0/s)"));
 	s = render(&r, REPORT_JSON);
-	CHECK(json_ok(s));
+	CHECK(json_valid(s));
 	CHECK(strstr(s, "\"kind\":\"interval\"") && strstr(s, "\"netns_filter\":null") &&
 	      strstr(s, "\"by_reason\":[],") && strstr(s, "\"findings\":[]"));
 	s = render(&r, REPORT_MARKDOWN);

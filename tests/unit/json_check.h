@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* A strict RFC 8259 JSON validator for the fuzz targets: is a whole string one JSON value? */
+/* A strict RFC 8259 JSON validator for the unit tests and fuzz targets: is a whole string one
+ * JSON value? */
 #ifndef PWHY_FUZZ_JSON_CHECK_H
 #define PWHY_FUZZ_JSON_CHECK_H
 #include <ctype.h>
