@@ -210,6 +210,10 @@ int session_run(const struct session_opts *o, struct session_result *res)
 		}
 		/* fully buffered: flushed after each batch of events and at exit */
 		setvbuf(rnd.out, NULL, _IOFBF, 1 << 16);
+	} else if (o->command) {
+		/* stdout is shared with the command pwhy runs: whole lines only, or its output
+		 * lands in the middle of an event line */
+		setvbuf(stdout, NULL, _IOLBF, 1 << 16);
 	}
 	rnd.btf = pwhy_vmlinux_btf();
 	/* before anything is attached: a bad -w path is a usage error */
