@@ -35,22 +35,6 @@ struct {
 	__uint(max_entries, 8 << 20);	/* resized by user space before load */
 } events SEC(".maps");
 
-struct send_state {
-	__u64 send_id;
-	__s32 req_oif;
-	__u8  origin;
-	__u8  pad[3];
-};
-
-/* per-thread state of a send syscall that asked for an output interface (or any send when
- * route explanation is on) */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u32);
-	__type(value, struct send_state);
-} sends SEC(".maps");
-
 struct sender {
 	__u32 pid;
 	__u32 netns;
@@ -86,14 +70,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct pkt_copy);
 } pkt_scratch SEC(".maps");
-
-/* per-thread sequence so that each send gets its own id */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u32);
-	__type(value, __u32);
-} send_seq SEC(".maps");
 
 static __always_inline void count(__u32 which)
 {
@@ -150,11 +126,280 @@ static __always_inline void event_submit(struct pwhy_event *ev)
 #include "track.h"
 #include "output.h"
 
-static __always_inline struct send_state *current_send(void)
+/* ------------------------------------------------------------------ the send in progress */
+
+/* Nothing is recorded when a send syscall starts. A send is looked at when one of its skbs
+ * passes the filter: its request (the cmsg, the socket) is read then from the syscall's own
+ * registers, and shown before that skb. Route lookups the send made before it had an skb
+ * wait in pending_fibs for that moment. So a send the filter never selects costs nothing but
+ * a check at syscall exit, and no state at all lives between syscalls. */
+
+#define SEND_HIDDEN (~0ULL)	/* send_id of a send with nothing to show */
+#define SEND_ENTRIES 2
+#define PENDING_FIBS 8
+
+struct thread_state {
+	__u64 send_id;		/* 0 until the send is shown, then its id or SEND_HIDDEN */
+	__u32 nfibs;		/* route lookups waiting in pending_fibs */
+	__u32 nentries;		/* socket send entries (function backends) not shown yet */
+	__u64 entry_ip[SEND_ENTRIES];
+	__u64 entry_ts[SEND_ENTRIES];
+};
+
+struct pending_fib {
+	__u64 ts_ns;
+	__u32 netns;
+	__u16 probe;
+	__u16 pad;
+	struct pwhy_fib_facts fib;
+};
+
+struct pending_fibs {
+	struct pending_fib f[PENDING_FIBS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct thread_state);
+} thread_states SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct pending_fibs);
+} pending_fibs SEC(".maps");
+
+/* all zeroes, never written: the initial value of a pending_fibs entry (too big for the stack) */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pending_fibs);
+} pending_fibs_zero SEC(".maps");
+
+/* Entries of thread_states, counted up on insert and down on delete (an LRU eviction leaves it
+ * high, never low): at zero, a syscall exit has nothing to look up. */
+__u64 thread_states_live;
+
+/* The raw syscall tracepoint's numbers, set by user space for the host's ABI. */
+const volatile __s32 cfg_nr_sendto = -1;
+const volatile __s32 cfg_nr_sendmsg = -1;
+const volatile __s32 cfg_nr_sendmmsg = -1;
+
+struct pt_regs___arm64 {
+	__s32 syscallno;
+} __attribute__((preserve_access_index));
+
+/* The syscall a task is in (the kernel's syscall_get_nr), -1 outside one (interrupt and
+ * exception entries store -1 or a vector there), or -1 when this arch is not known. */
+static __always_inline long syscall_nr(struct pt_regs *regs)
+{
+	if (bpf_core_field_exists(regs->orig_ax))
+		return regs->orig_ax;
+	if (bpf_core_field_exists(((struct pt_regs___arm64 *)regs)->syscallno))
+		return ((struct pt_regs___arm64 *)regs)->syscallno;
+	return -1;
+}
+
+static __always_inline bool is_send_nr(long id)
+{
+	return id == cfg_nr_sendto || id == cfg_nr_sendmsg || id == cfg_nr_sendmmsg;
+}
+
+/* The user registers of the current task's syscall: plain loads (BTF-typed). */
+static __always_inline struct pt_regs *current_regs(void)
+{
+	return (struct pt_regs *)bpf_task_pt_regs((struct task_struct *)bpf_get_current_task_btf());
+}
+
+#define PF_KTHREAD_   0x00200000
+#define PF_IO_WORKER_ 0x00000010
+
+/* A user thread in a syscall: it passes the syscall exit, where its state is dropped. */
+static __always_inline bool current_exits_syscall(void)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
+
+	return !(task->flags & (PF_KTHREAD_ | PF_IO_WORKER_));
+}
+
+static __always_inline struct thread_state *thread_state(bool create)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct thread_state *ts = bpf_map_lookup_elem(&thread_states, &tid), fresh = {};
 
-	return bpf_map_lookup_elem(&sends, &tid);
+	if (ts || !create)
+		return ts;
+	if (bpf_map_update_elem(&thread_states, &tid, &fresh, BPF_NOEXIST)) {
+		count(PWHY_CNT_SEND_STATE_FULL);
+		return NULL;
+	}
+	__sync_fetch_and_add(&thread_states_live, 1);
+	return bpf_map_lookup_elem(&thread_states, &tid);
+}
+
+#define SOL_IP_        0
+#define SOL_IPV6_      41
+#define IP_PKTINFO_    8
+#define IPV6_PKTINFO_  50
+#define MSG_DONTROUTE_ 4
+
+struct user_cmsghdr {
+	__u64 cmsg_len;
+	int cmsg_level;
+	int cmsg_type;
+};
+
+/* Scan the user's control messages for IP_PKTINFO / IPV6_PKTINFO. The kernel has just copied
+ * them in this same syscall, so the pages are present. */
+static __always_inline void read_pktinfo(__u64 umsg, struct pwhy_send_facts *f)
+{
+	__u64 control = 0, controllen = 0, off = 0;
+
+	bpf_probe_read_user(&control, 8, (void *)(umsg + 32));
+	bpf_probe_read_user(&controllen, 8, (void *)(umsg + 40));
+	if (!control || controllen < sizeof(struct user_cmsghdr))
+		return;
+	for (int i = 0; i < 4; i++) {
+		struct user_cmsghdr c = {};
+
+		if (off + sizeof(c) > controllen)
+			break;
+		if (bpf_probe_read_user(&c, sizeof(c), (void *)(control + off)))
+			break;
+		if (c.cmsg_len < sizeof(c))
+			break;
+		if (c.cmsg_level == SOL_IP_ && c.cmsg_type == IP_PKTINFO_) {
+			/* struct in_pktinfo { int ifindex; in_addr spec_dst; in_addr addr; } */
+			bpf_probe_read_user(&f->req_oif, 4, (void *)(control + off + 16));
+			bpf_probe_read_user(f->spec_dst, 4, (void *)(control + off + 20));
+			f->family = 2;
+			if (f->req_oif)
+				f->req_origin = PWHY_OIF_IP_PKTINFO;
+		} else if (c.cmsg_level == SOL_IPV6_ && c.cmsg_type == IPV6_PKTINFO_) {
+			/* struct in6_pktinfo { in6_addr addr; int ifindex; } */
+			bpf_probe_read_user(f->spec_dst, 16, (void *)(control + off + 16));
+			bpf_probe_read_user(&f->req_oif, 4, (void *)(control + off + 32));
+			f->family = 10;
+			if (f->req_oif)
+				f->req_origin = PWHY_OIF_IPV6_PKTINFO;
+		}
+		off += (c.cmsg_len + 7) & ~7ULL;
+	}
+}
+
+/* The socket behind a file descriptor of the current task, or NULL. The back-pointer check
+ * makes sure the file really is a socket. */
+static __always_inline struct sock *fd_to_sock(int fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
+	struct file **fds;
+	struct file *file = NULL;
+	struct socket *sock;
+	struct fdtable *fdt;
+	unsigned int max;
+
+	if (fd < 0)
+		return NULL;
+	/* the task is BTF-typed: plain loads down to the fd array */
+	fdt = task->files->fdt;
+	max = fdt->max_fds;
+	if ((unsigned int)fd >= max)
+		return NULL;
+	fds = fdt->fd;
+	bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
+	if (!file)
+		return NULL;
+	sock = BPF_CORE_READ(file, private_data);
+	if (!sock || BPF_CORE_READ(sock, file) != file)
+		return NULL;
+	return BPF_CORE_READ(sock, sk);
+}
+
+static __always_inline void pending_fibs_flush(struct thread_state *ts);
+
+/* The send's first selected skb (or lookup) is here: read its request, show it and the route
+ * lookups that waited for it. Sets ts->send_id. */
+static __always_inline void send_show(struct thread_state *ts, struct pt_regs *regs, long nr)
+{
+	struct pwhy_send_facts f = {};
+	struct pwhy_event *ev;
+	__u64 umsg = 0, flags;
+	struct sock *sk;
+	__u16 family;
+	int fd;
+
+	ts->send_id = SEND_HIDDEN;
+	fd = PT_REGS_PARM1_SYSCALL(regs);
+	if (nr == cfg_nr_sendto) {		/* sendto(fd, buf, len, flags, addr, addrlen) */
+		flags = PT_REGS_PARM4_SYSCALL(regs);
+	} else if (nr == cfg_nr_sendmsg) {	/* sendmsg(fd, msg, flags) */
+		umsg = PT_REGS_PARM2_SYSCALL(regs);
+		flags = PT_REGS_PARM3_SYSCALL(regs);
+	} else {	/* sendmmsg(fd, msgvec, vlen, flags): the first mmsghdr starts with its msghdr */
+		umsg = PT_REGS_PARM2_SYSCALL(regs);
+		flags = PT_REGS_PARM4_SYSCALL(regs);
+	}
+	sk = fd_to_sock(fd);
+	if (!sk)
+		goto out;
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family != 2 && family != 10)
+		goto out;
+	if (umsg)
+		read_pktinfo(umsg, &f);
+	if (!f.req_oif) {
+		int uc = family == 2 ? BPF_CORE_READ((struct inet_sock *)sk, uc_index)
+				     : BPF_CORE_READ((struct inet_sock *)sk, pinet6, ucast_oif);
+		if (uc) {
+			f.req_oif = uc;
+			f.req_origin = PWHY_OIF_UNICAST_IF;
+		}
+	}
+	f.dontroute = !!(flags & MSG_DONTROUTE_);
+	/* shown only when there is something to check or explain */
+	if (!f.req_oif && !(cfg_flags & PWHY_CFG_EXPLAIN_ROUTE))
+		goto out;
+	/* the low bits of the clock tell a thread's successive sends apart */
+	ts->send_id = ((__u64)(__u32)bpf_get_current_pid_tgid() << 32) |
+		      ((__u32)bpf_ktime_get_ns() | 1);
+	ev = event_new(PWHY_EV_SEND, PWHY_PROBE_SENDMSG);
+	if (ev) {
+		ev->send_id = ts->send_id;
+		ev->send = f;
+		ev->netns = net_inum(BPF_CORE_READ(sk, __sk_common.skc_net.net));
+		ev->tuple.family = family;
+		ev->tuple.l4proto = BPF_CORE_READ(sk, sk_protocol);
+		/* for a send, ifindex is the socket's bound device (SO_BINDTODEVICE) */
+		ev->ifindex = BPF_CORE_READ(sk, __sk_common.skc_bound_dev_if);
+		event_submit(ev);
+	}
+out:
+	pending_fibs_flush(ts);
+}
+
+/* The id of the send syscall this thread is in, its request shown first if this is its first
+ * selected event; 0 outside a send or when the send has nothing to show. */
+static __always_inline __u64 send_current(void)
+{
+	struct pt_regs *regs = current_regs();
+	struct thread_state *ts;
+	long nr;
+
+	if (!regs)
+		return 0;
+	nr = syscall_nr(regs);
+	if (!is_send_nr(nr) || !current_exits_syscall())
+		return 0;
+	ts = thread_state(true);
+	if (!ts)
+		return 0;
+	if (!ts->send_id)
+		send_show(ts, regs, nr);
+	return ts->send_id == SEND_HIDDEN ? 0 : ts->send_id;
 }
 
 /* Does this skb interest us? Tracked skbs (and clones of them) always do; others must pass
@@ -216,10 +461,9 @@ static __always_inline struct pwhy_event *skb_event(struct sk_buff *skb, __u16 k
 						     __u64 func_ip, bool direct, int *selected)
 {
 	struct pwhy_event *ev;
-	struct send_state *st;
 	struct net_device *dev;
 	struct skb_view v = {};
-	__u64 clone_of = 0;
+	__u64 clone_of = 0, send_id;
 
 	*selected = 0;
 	if (cfg_self_tgid && (bpf_get_current_pid_tgid() >> 32) == cfg_self_tgid)
@@ -227,9 +471,12 @@ static __always_inline struct pwhy_event *skb_event(struct sk_buff *skb, __u16 k
 	if (!skb_selected(skb, &v, direct, &clone_of))
 		return NULL;
 	*selected = 1;
+	/* before reserving: the send's own events, if this is its first, go first */
+	send_id = send_current();
 	ev = event_new(kind, probe);
 	if (!ev)
 		return NULL;
+	ev->send_id = send_id;
 	/* Filling the event reads through helpers even where plain loads would do: they make
 	 * the verifier's walk of this part about ten times longer (start-up time), for a gain
 	 * only on selected skbs. */
@@ -259,51 +506,32 @@ static __always_inline struct pwhy_event *skb_event(struct sk_buff *skb, __u16 k
 			ev->pkt_len = n;
 		ev->pkt_wirelen = v.wirelen;
 	}
-	st = current_send();
-	if (st)
-		ev->send_id = st->send_id;
 	return ev;
 }
 
 /* ---------------------------------------------------------------- path probes on functions */
 
 /* Socket sends (udp_sendmsg...) that started on this thread and made no selected skb yet: a
- * socket cannot be filtered like a packet, so they are shown just before the first skb of the
- * thread that passes the filter (with that skb's details), and forgotten when the syscall ends. */
-#define SEND_ENTRIES 2
-struct send_entries {
-	__u64 ip[SEND_ENTRIES];
-	__u64 ts[SEND_ENTRIES];
-	__u32 n;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u32);
-	__type(value, struct send_entries);
-} send_entries SEC(".maps");
-
+ * socket cannot be filtered like a packet, so they are kept in the thread's state, shown just
+ * before the first skb of the thread that passes the filter (with that skb's details), and
+ * forgotten when the syscall ends. */
 static __always_inline int on_send_entry(__u64 ip)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct send_entries *e, fresh = {};
+	struct thread_state *ts;
+	__u32 i;
 
 	if (!(cfg_flags & PWHY_CFG_PATH_EVENTS) ||
-	    (cfg_self_tgid && (bpf_get_current_pid_tgid() >> 32) == cfg_self_tgid))
+	    (cfg_self_tgid && (bpf_get_current_pid_tgid() >> 32) == cfg_self_tgid) ||
+	    !current_exits_syscall())
 		return 0;
-	e = bpf_map_lookup_elem(&send_entries, &tid);
-	if (!e) {
-		fresh.ip[0] = ip;
-		fresh.ts[0] = bpf_ktime_get_ns();
-		fresh.n = 1;
-		bpf_map_update_elem(&send_entries, &tid, &fresh, BPF_ANY);
-	} else if (e->n < SEND_ENTRIES) {
-		/* the outer send first (tcp_sendmsg → tcp_sendmsg_locked) */
-		e->ip[e->n & (SEND_ENTRIES - 1)] = ip;
-		e->ts[e->n & (SEND_ENTRIES - 1)] = bpf_ktime_get_ns();
-		e->n++;
-	}
+	ts = thread_state(true);
+	if (!ts || ts->nentries >= SEND_ENTRIES)
+		return 0;
+	/* the outer send first (tcp_sendmsg → tcp_sendmsg_locked) */
+	i = ts->nentries & (SEND_ENTRIES - 1);
+	ts->entry_ip[i] = ip;
+	ts->entry_ts[i] = bpf_ktime_get_ns();
+	ts->nentries++;
 	return 0;
 }
 
@@ -312,15 +540,17 @@ static __always_inline int on_send_entry(__u64 ip)
  * after them (ring-buffer order is reservation order). */
 static __always_inline struct pwhy_event *send_entries_flush(struct pwhy_event *ev)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct send_entries *e = bpf_map_lookup_elem(&send_entries, &tid);
+	struct thread_state *ts;
 	struct pwhy_event *next;
-	__u64 ip, ts;
+	__u64 ip, ts_ns;
 
-	if (!e)
+	if (!thread_states_live)
+		return ev;
+	ts = thread_state(false);
+	if (!ts)
 		return ev;
 	for (int i = 0; i < SEND_ENTRIES; i++) {
-		if (i >= e->n)
+		if (i >= ts->nentries)
 			break;
 		/* a copy of the same size as the event (no packet bytes unless they are copied) */
 		if (cfg_flags & PWHY_CFG_COPY_PKT) {
@@ -337,15 +567,15 @@ static __always_inline struct pwhy_event *send_entries_flush(struct pwhy_event *
 			break;
 		}
 		ip = ev->func_ip;
-		ts = ev->ts_ns;
-		ev->func_ip = e->ip[i];
-		ev->ts_ns = e->ts[i];
+		ts_ns = ev->ts_ns;
+		ev->func_ip = ts->entry_ip[i];
+		ev->ts_ns = ts->entry_ts[i];
 		event_submit(ev);
 		ev = next;
 		ev->func_ip = ip;
-		ev->ts_ns = ts;
+		ev->ts_ns = ts_ns;
 	}
-	bpf_map_delete_elem(&send_entries, &tid);
+	ts->nentries = 0;
 	return ev;
 }
 
@@ -537,41 +767,134 @@ int BPF_PROG(pwhy_consume, struct sk_buff *skb)
 
 #define LOOPBACK_IFINDEX_ 1	/* what output lookups carry as their input interface */
 
+/* Where a route lookup of a send goes: straight into an event when the send is shown, into
+ * the thread's pending lookups while it is not (yet), nowhere when it has nothing to show. */
+struct fib_dest {
+	struct pwhy_event *ev;
+	struct pwhy_fib_facts *fib;
+	__u32 *netns;
+};
+
+static __always_inline int fib_dest_get(struct fib_dest *d, __u16 probe)
+{
+	struct thread_state *ts;
+	struct pending_fibs *pf;
+	struct pending_fib *p;
+	struct pt_regs *regs;
+	__u32 tid, zero = 0;
+
+	regs = current_regs();
+	if (!regs || !is_send_nr(syscall_nr(regs)) || !current_exits_syscall() ||
+	    (cfg_self_tgid && (bpf_get_current_pid_tgid() >> 32) == cfg_self_tgid))
+		return 0;
+	ts = thread_state(true);
+	if (!ts || ts->send_id == SEND_HIDDEN)
+		return 0;
+	if (ts->send_id) {
+		d->ev = event_new(PWHY_EV_FIB, probe);
+		if (!d->ev)
+			return 0;
+		d->ev->send_id = ts->send_id;
+		d->fib = &d->ev->fib;
+		d->netns = &d->ev->netns;
+		return 1;
+	}
+	tid = (__u32)bpf_get_current_pid_tgid();
+	if (ts->nfibs >= PENDING_FIBS) {
+		count(PWHY_CNT_SEND_STATE_FULL);
+		return 0;
+	}
+	if (!ts->nfibs) {
+		pf = bpf_map_lookup_elem(&pending_fibs_zero, &zero);
+		if (!pf || bpf_map_update_elem(&pending_fibs, &tid, pf, BPF_ANY)) {
+			count(PWHY_CNT_SEND_STATE_FULL);
+			return 0;
+		}
+	}
+	pf = bpf_map_lookup_elem(&pending_fibs, &tid);
+	if (!pf)
+		return 0;
+	p = &pf->f[ts->nfibs & (PENDING_FIBS - 1)];
+	ts->nfibs++;
+	p->ts_ns = bpf_ktime_get_ns();
+	p->probe = probe;
+	p->netns = 0;
+	__builtin_memset(&p->fib, 0, sizeof(p->fib));
+	d->ev = NULL;
+	d->fib = &p->fib;
+	d->netns = &p->netns;
+	return 1;
+}
+
+static __always_inline void fib_dest_done(struct fib_dest *d)
+{
+	if (d->ev)
+		event_submit(d->ev);
+}
+
+/* The send is shown: its waiting lookups follow, in order. */
+static __always_inline void pending_fibs_flush(struct thread_state *ts)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct pending_fibs *pf;
+	struct pwhy_event *ev;
+	__u32 n = ts->nfibs;
+
+	if (!n)
+		return;
+	ts->nfibs = 0;
+	pf = bpf_map_lookup_elem(&pending_fibs, &tid);
+	if (!pf)
+		return;
+	if (ts->send_id != SEND_HIDDEN) {
+		for (int i = 0; i < PENDING_FIBS; i++) {
+			if (i >= n)
+				break;
+			ev = event_new(PWHY_EV_FIB, pf->f[i].probe);
+			if (!ev)
+				break;
+			ev->send_id = ts->send_id;
+			ev->ts_ns = pf->f[i].ts_ns;
+			ev->netns = pf->f[i].netns;
+			ev->fib = pf->f[i].fib;
+			event_submit(ev);
+		}
+	}
+	bpf_map_delete_elem(&pending_fibs, &tid);
+}
+
 SEC("tp_btf/fib_table_lookup")
 int BPF_PROG(pwhy_fib4, u32 tb_id, const struct flowi4 *flp,
 	     const struct fib_nh_common *nhc, int err)
 {
-	struct send_state *st = current_send();
-	struct pwhy_event *ev;
+	struct pwhy_fib_facts *fib;
 	struct net_device *dev;
+	struct fib_dest d;
 
 	/* output lookups only: input lookups of packets received during the send have iif set */
-	if (!st || BPF_CORE_READ(flp, __fl_common.flowic_iif) != LOOPBACK_IFINDEX_)
+	if (BPF_CORE_READ(flp, __fl_common.flowic_iif) != LOOPBACK_IFINDEX_ ||
+	    !fib_dest_get(&d, PWHY_PROBE_FIB_LOOKUP))
 		return 0;
-	ev = event_new(PWHY_EV_FIB, PWHY_PROBE_FIB_LOOKUP);
-	if (!ev)
-		return 0;
-	ev->send_id = st->send_id;
-	ev->fib.family = 2;
-	ev->fib.table = tb_id;
-	ev->fib.err = err;
-	ev->fib.oif = BPF_CORE_READ(flp, __fl_common.flowic_oif);
-	ev->fib.iif = BPF_CORE_READ(flp, __fl_common.flowic_iif);
-	ev->fib.mark = BPF_CORE_READ(flp, __fl_common.flowic_mark);
-	ev->fib.scope = BPF_CORE_READ(flp, __fl_common.flowic_scope);
-	bpf_core_read(ev->fib.daddr, 4, &flp->daddr);
-	bpf_core_read(ev->fib.saddr, 4, &flp->saddr);
+	fib = d.fib;
+	fib->family = 2;
+	fib->table = tb_id;
+	fib->err = err;
+	fib->oif = BPF_CORE_READ(flp, __fl_common.flowic_oif);
+	fib->iif = BPF_CORE_READ(flp, __fl_common.flowic_iif);
+	fib->mark = BPF_CORE_READ(flp, __fl_common.flowic_mark);
+	fib->scope = BPF_CORE_READ(flp, __fl_common.flowic_scope);
+	bpf_core_read(fib->daddr, 4, &flp->daddr);
+	bpf_core_read(fib->saddr, 4, &flp->saddr);
 	if (nhc && !err) {
 		dev = BPF_CORE_READ(nhc, nhc_dev);
 		if (dev) {
-			ev->fib.nh_ifindex = BPF_CORE_READ(dev, ifindex);
-			bpf_probe_read_kernel_str(ev->fib.nh_ifname, sizeof(ev->fib.nh_ifname),
-						  dev->name);
-			ev->netns = net_inum(BPF_CORE_READ(dev, nd_net.net));
+			fib->nh_ifindex = BPF_CORE_READ(dev, ifindex);
+			bpf_probe_read_kernel_str(fib->nh_ifname, sizeof(fib->nh_ifname), dev->name);
+			*d.netns = net_inum(BPF_CORE_READ(dev, nd_net.net));
 		}
-		bpf_core_read(ev->fib.gw, 4, &nhc->nhc_gw.ipv4);
+		bpf_core_read(fib->gw, 4, &nhc->nhc_gw.ipv4);
 	}
-	event_submit(ev);
+	fib_dest_done(&d);
 	return 0;
 }
 
@@ -579,250 +902,68 @@ SEC("tp_btf/fib6_table_lookup")
 int BPF_PROG(pwhy_fib6, const struct net *net, const struct fib6_result *res,
 	     struct fib6_table *table, const struct flowi6 *flp)
 {
-	struct send_state *st = current_send();
-	struct pwhy_event *ev;
+	struct pwhy_fib_facts *fib;
 	struct net_device *dev = NULL;
 	struct fib6_nh *nh;
+	struct fib_dest d;
 	__u8 type;
 
-	if (!st || BPF_CORE_READ(flp, __fl_common.flowic_iif) != LOOPBACK_IFINDEX_)
+	if (BPF_CORE_READ(flp, __fl_common.flowic_iif) != LOOPBACK_IFINDEX_ ||
+	    !fib_dest_get(&d, PWHY_PROBE_FIB6_LOOKUP))
 		return 0;
-	ev = event_new(PWHY_EV_FIB, PWHY_PROBE_FIB6_LOOKUP);
-	if (!ev)
-		return 0;
-	ev->send_id = st->send_id;
-	ev->netns = net_inum((struct net *)net);
-	ev->fib.family = 10;
-	ev->fib.table = table ? BPF_CORE_READ(table, tb6_id) : 0;
-	ev->fib.oif = BPF_CORE_READ(flp, __fl_common.flowic_oif);
-	ev->fib.iif = BPF_CORE_READ(flp, __fl_common.flowic_iif);
-	ev->fib.mark = BPF_CORE_READ(flp, __fl_common.flowic_mark);
-	ev->fib.scope = BPF_CORE_READ(flp, __fl_common.flowic_scope);
-	bpf_core_read(ev->fib.daddr, 16, &flp->daddr);
-	bpf_core_read(ev->fib.saddr, 16, &flp->saddr);
+	fib = d.fib;
+	*d.netns = net_inum((struct net *)net);
+	fib->family = 10;
+	fib->table = table ? BPF_CORE_READ(table, tb6_id) : 0;
+	fib->oif = BPF_CORE_READ(flp, __fl_common.flowic_oif);
+	fib->iif = BPF_CORE_READ(flp, __fl_common.flowic_iif);
+	fib->mark = BPF_CORE_READ(flp, __fl_common.flowic_mark);
+	fib->scope = BPF_CORE_READ(flp, __fl_common.flowic_scope);
+	bpf_core_read(fib->daddr, 16, &flp->daddr);
+	bpf_core_read(fib->saddr, 16, &flp->saddr);
 	type = BPF_CORE_READ(res, fib6_type);
 	/* the same mapping the tracepoint's own printout uses */
-	ev->fib.err = type == 7 /* RTN_UNREACHABLE */ ? -113 :
-		      type == 8 /* RTN_PROHIBIT */ ? -13 :
-		      type == 6 /* RTN_BLACKHOLE */ ? -22 : 0;
+	fib->err = type == 7 /* RTN_UNREACHABLE */ ? -113 :
+		   type == 8 /* RTN_PROHIBIT */ ? -13 :
+		   type == 6 /* RTN_BLACKHOLE */ ? -22 : 0;
 	nh = BPF_CORE_READ(res, nh);
 	if (nh)
 		dev = BPF_CORE_READ(nh, nh_common.nhc_dev);
 	if (dev) {
-		ev->fib.nh_ifindex = BPF_CORE_READ(dev, ifindex);
-		bpf_probe_read_kernel_str(ev->fib.nh_ifname, sizeof(ev->fib.nh_ifname), dev->name);
-		bpf_core_read(ev->fib.gw, 16, &nh->nh_common.nhc_gw.ipv6);
+		fib->nh_ifindex = BPF_CORE_READ(dev, ifindex);
+		bpf_probe_read_kernel_str(fib->nh_ifname, sizeof(fib->nh_ifname), dev->name);
+		bpf_core_read(fib->gw, 16, &nh->nh_common.nhc_gw.ipv6);
 	}
-	event_submit(ev);
+	fib_dest_done(&d);
 	return 0;
 }
 
-/* ---------------------------------------------------------------------------- send syscalls */
+/* ------------------------------------------------------------------------- syscall exit */
 
-#define SOL_IP_        0
-#define SOL_IPV6_      41
-#define IP_PKTINFO_    8
-#define IPV6_PKTINFO_  50
-#define MSG_DONTROUTE_ 4
-
-struct user_cmsghdr {
-	__u64 cmsg_len;
-	int cmsg_level;
-	int cmsg_type;
-};
-
-/* Scan the user's control messages for IP_PKTINFO / IPV6_PKTINFO. */
-static __always_inline void read_pktinfo(__u64 umsg, struct pwhy_send_facts *f)
-{
-	__u64 control = 0, controllen = 0, off = 0;
-
-	bpf_probe_read_user(&control, 8, (void *)(umsg + 32));
-	bpf_probe_read_user(&controllen, 8, (void *)(umsg + 40));
-	if (!control || controllen < sizeof(struct user_cmsghdr))
-		return;
-	for (int i = 0; i < 4; i++) {
-		struct user_cmsghdr c = {};
-
-		if (off + sizeof(c) > controllen)
-			break;
-		if (bpf_probe_read_user(&c, sizeof(c), (void *)(control + off)))
-			break;
-		if (c.cmsg_len < sizeof(c))
-			break;
-		if (c.cmsg_level == SOL_IP_ && c.cmsg_type == IP_PKTINFO_) {
-			/* struct in_pktinfo { int ifindex; in_addr spec_dst; in_addr addr; } */
-			bpf_probe_read_user(&f->req_oif, 4, (void *)(control + off + 16));
-			bpf_probe_read_user(f->spec_dst, 4, (void *)(control + off + 20));
-			f->family = 2;
-			if (f->req_oif)
-				f->req_origin = PWHY_OIF_IP_PKTINFO;
-		} else if (c.cmsg_level == SOL_IPV6_ && c.cmsg_type == IPV6_PKTINFO_) {
-			/* struct in6_pktinfo { in6_addr addr; int ifindex; } */
-			bpf_probe_read_user(f->spec_dst, 16, (void *)(control + off + 16));
-			bpf_probe_read_user(&f->req_oif, 4, (void *)(control + off + 32));
-			f->family = 10;
-			if (f->req_oif)
-				f->req_origin = PWHY_OIF_IPV6_PKTINFO;
-		}
-		off += (c.cmsg_len + 7) & ~7ULL;
-	}
-}
-
-/* The socket behind a file descriptor of the current task, or NULL. The back-pointer check
- * makes sure the file really is a socket. */
-static __always_inline struct sock *fd_to_sock(int fd)
-{
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
-	struct file **fds;
-	struct file *file = NULL;
-	struct socket *sock;
-	unsigned int max;
-
-	struct fdtable *fdt;
-
-	if (fd < 0)
-		return NULL;
-	/* the task is BTF-typed: plain loads down to the fd array */
-	fdt = task->files->fdt;
-	max = fdt->max_fds;
-	if ((unsigned int)fd >= max)
-		return NULL;
-	fds = fdt->fd;
-	bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
-	if (!file)
-		return NULL;
-	sock = BPF_CORE_READ(file, private_data);
-	if (!sock || BPF_CORE_READ(sock, file) != file)
-		return NULL;
-	return BPF_CORE_READ(sock, sk);
-}
-
-static __always_inline int send_enter(int fd, __u64 umsg, __u32 flags)
-{
-	struct pwhy_send_facts f = {};
-	struct send_state st = {};
-	struct pwhy_event *ev;
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	__u32 one = 1, *seq;
-	struct sock *sk;
-	__u16 family;
-
-	if (cfg_self_tgid && (bpf_get_current_pid_tgid() >> 32) == cfg_self_tgid)
-		return 0;
-	sk = fd_to_sock(fd);
-	if (!sk)
-		return 0;
-	family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	if (family != 2 && family != 10)
-		return 0;
-	if (umsg)
-		read_pktinfo(umsg, &f);
-	if (!f.req_oif) {
-		int uc = family == 2 ? BPF_CORE_READ((struct inet_sock *)sk, uc_index)
-				     : BPF_CORE_READ((struct inet_sock *)sk, pinet6, ucast_oif);
-		if (uc) {
-			f.req_oif = uc;
-			f.req_origin = PWHY_OIF_UNICAST_IF;
-		}
-	}
-	f.dontroute = !!(flags & MSG_DONTROUTE_);
-	/* keep state only when there is something to check or explain */
-	if (!f.req_oif && !(cfg_flags & PWHY_CFG_EXPLAIN_ROUTE))
-		return 0;
-
-	seq = bpf_map_lookup_elem(&send_seq, &tid);
-	if (seq)
-		one = ++*seq;
-	else
-		bpf_map_update_elem(&send_seq, &tid, &one, BPF_ANY);
-	st.send_id = ((__u64)tid << 32) | one;
-	st.req_oif = f.req_oif;
-	st.origin = f.req_origin;
-	if (bpf_map_update_elem(&sends, &tid, &st, BPF_ANY)) {
-		count(PWHY_CNT_SEND_STATE_FULL);
-		return 0;
-	}
-	ev = event_new(PWHY_EV_SEND, PWHY_PROBE_SENDMSG);
-	if (!ev)
-		return 0;
-	ev->send_id = st.send_id;
-	ev->send = f;
-	ev->netns = net_inum(BPF_CORE_READ(sk, __sk_common.skc_net.net));
-	ev->tuple.family = family;
-	ev->tuple.l4proto = BPF_CORE_READ(sk, sk_protocol);
-	/* for a send, ifindex is the socket's bound device (SO_BINDTODEVICE) */
-	ev->ifindex = BPF_CORE_READ(sk, __sk_common.skc_bound_dev_if);
-	event_submit(ev);
-	return 0;
-}
-
-static __always_inline int send_exit(long ret)
-{
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct send_state *st = bpf_map_lookup_elem(&sends, &tid);
-	struct pwhy_event *ev;
-
-	bpf_map_delete_elem(&send_entries, &tid);
-	if (!st)
-		return 0;
-	ev = event_new(PWHY_EV_SEND_EXIT, PWHY_PROBE_SENDMSG);
-	if (ev) {
-		ev->send_id = st->send_id;
-		ev->send.ret = ret;
-		event_submit(ev);
-	}
-	bpf_map_delete_elem(&sends, &tid);
-	return 0;
-}
-
-/* The raw syscall tracepoints, not the per-syscall syscalls:sys_{enter,exit}_* events: those go
- * through perf_syscall_enter/exit, which builds a perf record for every traced call. Here the
- * program itself filters on the syscall number, set by user space for the host's ABI. */
-const volatile __s32 cfg_nr_sendto = -1;
-const volatile __s32 cfg_nr_sendmsg = -1;
-const volatile __s32 cfg_nr_sendmmsg = -1;
-
-struct pt_regs___arm64 {
-	__s32 syscallno;
-} __attribute__((preserve_access_index));
-
-/* The syscall number at exit (the kernel's syscall_get_nr), or -1 when this arch is not known:
- * then every exit costs a lookup of the send state instead. */
-static __always_inline long syscall_nr_at_exit(struct pt_regs *regs)
-{
-	if (bpf_core_field_exists(regs->orig_ax))
-		return regs->orig_ax;
-	if (bpf_core_field_exists(((struct pt_regs___arm64 *)regs)->syscallno))
-		return ((struct pt_regs___arm64 *)regs)->syscallno;
-	return -1;
-}
-
-static __always_inline bool is_send_nr(long id)
-{
-	return id == cfg_nr_sendto || id == cfg_nr_sendmsg || id == cfg_nr_sendmmsg;
-}
-
-SEC("tp_btf/sys_enter")
-int BPF_PROG(pwhy_sys_enter, struct pt_regs *regs, long id)
-{
-	if (!is_send_nr(id))
-		return 0;
-	if (id == cfg_nr_sendto)	/* sendto(fd, buf, len, flags, addr, addrlen) */
-		return send_enter(PT_REGS_PARM1_SYSCALL(regs), 0, PT_REGS_PARM4_SYSCALL(regs));
-	if (id == cfg_nr_sendmsg)	/* sendmsg(fd, msg, flags) */
-		return send_enter(PT_REGS_PARM1_SYSCALL(regs), PT_REGS_PARM2_SYSCALL(regs),
-				  PT_REGS_PARM3_SYSCALL(regs));
-	/* sendmmsg(fd, msgvec, vlen, flags): the first mmsghdr starts with its user_msghdr */
-	return send_enter(PT_REGS_PARM1_SYSCALL(regs), PT_REGS_PARM2_SYSCALL(regs),
-			  PT_REGS_PARM4_SYSCALL(regs));
-}
-
+/* The end of a send: its return value when it was shown; the thread's state goes. */
 SEC("tp_btf/sys_exit")
 int BPF_PROG(pwhy_sys_exit, struct pt_regs *regs, long ret)
 {
-	long nr = syscall_nr_at_exit(regs);
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct thread_state *ts;
+	struct pwhy_event *ev;
 
-	if (nr != -1 && !is_send_nr(nr))
+	if (!thread_states_live)
 		return 0;
-	return send_exit(ret);
+	ts = bpf_map_lookup_elem(&thread_states, &tid);
+	if (!ts)
+		return 0;
+	if (ts->send_id && ts->send_id != SEND_HIDDEN) {
+		ev = event_new(PWHY_EV_SEND_EXIT, PWHY_PROBE_SENDMSG);
+		if (ev) {
+			ev->send_id = ts->send_id;
+			ev->send.ret = ret;
+			event_submit(ev);
+		}
+	}
+	if (ts->nfibs)
+		bpf_map_delete_elem(&pending_fibs, &tid);
+	if (bpf_map_delete_elem(&thread_states, &tid) == 0)
+		__sync_fetch_and_add(&thread_states_live, -1);
+	return 0;
 }

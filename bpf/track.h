@@ -32,6 +32,10 @@ struct {
 	__type(value, struct track_val);
 } tracked SEC(".maps");
 
+/* Entries of `tracked`, counted up on insert and down on delete (an LRU eviction leaves it
+ * high, never low): at zero no skb is followed, and probes skip both maps. */
+__u64 tracked_live;
+
 /* data buffer of a tracked skb -> the first tracked skb that used it */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -45,10 +49,20 @@ static __always_inline void track_add(struct sk_buff *skb, __u64 head, __u64 clo
 	struct track_val tv = { .head = head, .clone_of = clone_of };
 	__u64 key = (__u64)skb, owner = (__u64)skb;
 
-	if (bpf_map_update_elem(&tracked, &key, &tv, BPF_NOEXIST) == 0)
+	if (bpf_map_update_elem(&tracked, &key, &tv, BPF_NOEXIST) == 0) {
 		count(PWHY_CNT_TRACK_ADD);
+		__sync_fetch_and_add(&tracked_live, 1);
+	}
 	if (head)
 		bpf_map_update_elem(&tracked_heads, &head, &owner, BPF_NOEXIST);
+}
+
+static __always_inline void track_del(__u64 key)
+{
+	if (bpf_map_delete_elem(&tracked, &key) == 0) {
+		count(PWHY_CNT_TRACK_DEL);
+		__sync_fetch_and_add(&tracked_live, -1);
+	}
 }
 
 /* Is this skb followed? 1 with *clone_of set (0 when it is an original), else 0. */
@@ -59,6 +73,8 @@ static __always_inline int track_check(struct sk_buff *skb, __u64 head, bool dir
 	__u64 key = (__u64)skb, *owner;
 	struct track_val *tv;
 
+	if (!tracked_live)
+		return 0;
 	tv = bpf_map_lookup_elem(&tracked, &key);
 	if (tv) {
 		/* pskb_expand_head (NAT on a cloned skb, headroom) gave it a new buffer */
@@ -89,14 +105,12 @@ static __always_inline int track_check(struct sk_buff *skb, __u64 head, bool dir
 static __always_inline void track_forget(struct sk_buff *skb)
 {
 	__u64 key = (__u64)skb, head;
-	struct track_val *tv = bpf_map_lookup_elem(&tracked, &key);
 	struct skb_shared_info *sh;
 	int dataref = 0;
 
-	if (!tv)
+	if (!tracked_live || !bpf_map_lookup_elem(&tracked, &key))
 		return;
-	if (bpf_map_delete_elem(&tracked, &key) == 0)
-		count(PWHY_CNT_TRACK_DEL);
+	track_del(key);
 	/* an older buffer (before pskb_expand_head) may live on in a clone: the LRU ages it out */
 	head = (__u64)BPF_CORE_READ(skb, head);
 	if (!head)
@@ -113,7 +127,7 @@ static __always_inline void track_copy(struct sk_buff *from, struct sk_buff *to)
 	__u64 key = (__u64)from;
 	struct track_val *tv;
 
-	if (!from || !to || !(cfg_flags & PWHY_CFG_TRACK_SKB))
+	if (!from || !to || !(cfg_flags & PWHY_CFG_TRACK_SKB) || !tracked_live)
 		return;
 	tv = bpf_map_lookup_elem(&tracked, &key);
 	if (!tv)
@@ -129,10 +143,10 @@ static __always_inline void track_release(struct sk_buff *skb)
 {
 	__u64 key = (__u64)skb, head, *owner;
 
-	if (!(cfg_flags & PWHY_CFG_TRACK_SKB) || !bpf_map_lookup_elem(&tracked, &key))
+	if (!(cfg_flags & PWHY_CFG_TRACK_SKB) || !tracked_live ||
+	    !bpf_map_lookup_elem(&tracked, &key))
 		return;
-	if (bpf_map_delete_elem(&tracked, &key) == 0)
-		count(PWHY_CNT_TRACK_DEL);
+	track_del(key);
 	head = (__u64)BPF_CORE_READ(skb, head);
 	owner = bpf_map_lookup_elem(&tracked_heads, &head);
 	if (owner && *owner == key)
@@ -200,7 +214,7 @@ static __always_inline int copy_enter(struct sk_buff *skb)
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	__u64 key = (__u64)skb;
 
-	if (bpf_map_lookup_elem(&tracked, &key))
+	if (tracked_live && bpf_map_lookup_elem(&tracked, &key))
 		bpf_map_update_elem(&copy_args, &tid, &key, BPF_ANY);
 	return 0;
 }
