@@ -4,8 +4,11 @@
  * R1 = kernel address of the first packet byte, R2 = readable length, R3 = length on the wire,
  * R4 = a copy of the first bytes (PWHY_PKT_SNAP readable), R5 = bytes valid in it;
  * R0 != 0 means match.
- * The volatile store of a magic immediate marks the stub in the instruction stream, and keeps
- * the compiler from reasoning about the return value. */
+ * The volatile store of a magic immediate marks the stub in the instruction stream. The stub
+ * itself returns 0 through an asm statement that takes every argument: the compiler can neither
+ * drop an argument nor know the result (it keeps the code that follows a match), while the
+ * verifier knows it, and so skips that code in the unspliced program (only its spliced clones
+ * are attached when a filter is set): half the start-up time. */
 #ifndef PWHY_FILTER_STUB_H
 #define PWHY_FILTER_STUB_H
 
@@ -15,16 +18,22 @@ static __noinline int pwhy_filter_l2(__u64 pkt, __u32 len, __u32 wirelen, const 
 				     __u32 copylen)
 {
 	volatile __u32 magic = PWHY_FILTER_MAGIC_L2;
+	int r;
 
-	return magic + (pkt != 0) + len + wirelen + (copy != 0) + copylen;
+	asm volatile("%[r] = 0" : [r] "=r"(r)
+		     : "r"(pkt), "r"(len), "r"(wirelen), "r"(copy), "r"(copylen), "r"(magic));
+	return r;
 }
 
 static __noinline int pwhy_filter_l3(__u64 pkt, __u32 len, __u32 wirelen, const __u8 *copy,
 				     __u32 copylen)
 {
 	volatile __u32 magic = PWHY_FILTER_MAGIC_L3;
+	int r;
 
-	return magic + (pkt != 0) + len + wirelen + (copy != 0) + copylen;
+	asm volatile("%[r] = 0" : [r] "=r"(r)
+		     : "r"(pkt), "r"(len), "r"(wirelen), "r"(copy), "r"(copylen), "r"(magic));
+	return r;
 }
 
 #endif

@@ -22,6 +22,7 @@ struct skb_view {
 	__u64 pkt;	/* address of the first byte */
 	__u32 len;	/* bytes from pkt to tail */
 	__u32 wirelen;	/* skb->len seen from pkt: what a capture would call the wire length */
+	__u16 start;	/* offset of pkt from head */
 	__u16 nh;	/* network header offset from head */
 	__u16 th;	/* transport header offset, 0xffff when unset */
 	__u8  l2;
@@ -46,6 +47,7 @@ static __always_inline void skb_view_load(struct sk_buff *skb, struct skb_view *
 	v->th = KRD(direct, skb, transport_header);
 	v->l2 = mac != MAC_UNSET && mac < nh && nh - mac >= 14;
 	start = v->l2 ? mac : nh;
+	v->start = start;
 	v->pkt = head + start;
 	v->len = tail > start ? tail - start : 0;
 	v->wirelen = KRD(direct, skb, len) + ((__u64)KRD(direct, skb, data) - v->pkt);
@@ -141,6 +143,79 @@ static __always_inline __u16 skb_tuple(struct sk_buff *skb, const struct skb_vie
 		parse_l4(off, nexthdr, t);
 	}
 	return proto;
+}
+
+/* What a C bounds check proved, restated on the register that indexes: the compiler may test
+ * one copy of an offset and index with another, which the verifier then finds unbounded. */
+#define BOUND(off, max) asm volatile("if %[o] <= " #max " goto +1\n\t%[o] = " #max : [o] "+r"(off))
+
+/* The ports (or ICMP type/code) of an L4 header that starts at l4 in a copy of n bytes. */
+static __always_inline bool l4_from_copy(const __u8 *b, __u32 n, __u64 l4, __u8 proto,
+					 struct pwhy_tuple *t)
+{
+	__u32 need = proto == IPPROTO_TCP ? 14 : proto == IPPROTO_UDP ? 4 :
+		     proto == IPPROTO_ICMP || proto == 58 ? 2 : 0;
+
+	t->l4proto = proto;
+	if (!need)
+		return true;
+	if (l4 > PWHY_PKT_SNAP - 14 || l4 + need > n)
+		return false;
+	BOUND(l4, 114);		/* PWHY_PKT_SNAP - 14 */
+	if (proto == IPPROTO_TCP || proto == IPPROTO_UDP) {
+		t->sport = (__u16)b[l4] << 8 | b[l4 + 1];
+		t->dport = (__u16)b[l4 + 2] << 8 | b[l4 + 3];
+		if (proto == IPPROTO_TCP)
+			t->tcp_flags = b[l4 + 13];
+	} else if (proto == IPPROTO_ICMP || proto == 58 /* IPPROTO_ICMPV6 */) {
+		t->sport = b[l4];	/* type */
+		t->dport = b[l4 + 1];	/* code */
+	}
+	return true;
+}
+
+/* skb_tuple from the packet copy the filter read (b, n bytes from v->pkt), without a helper
+ * call. Returns false when the headers are not all in the copy or need walking (IPv6
+ * extension headers): skb_tuple then reads them from the skb. */
+static __always_inline bool skb_tuple_from_copy(__u16 proto, const struct skb_view *v,
+						const __u8 *b, __u32 n, struct pwhy_tuple *t,
+						__u16 *l3proto)
+{
+	__u64 l3 = (__u16)(v->nh - v->start), l4;	/* offsets: the verifier types pointers */
+	__u8 ver;
+
+	if (l3 > PWHY_PKT_SNAP - 40 || l3 + 20 > n)
+		return false;
+	BOUND(l3, 88);		/* PWHY_PKT_SNAP - 40 */
+	ver = b[l3] >> 4;
+	if (proto == 0 || proto == ETH_P_8021Q_)
+		proto = ver == 4 ? ETH_P_IP_ : ver == 6 ? ETH_P_IPV6_ : proto;
+	*l3proto = proto;
+	if (proto == ETH_P_IP_ && ver == 4) {
+		__u32 ihl = (b[l3] & 0xf) * 4;
+
+		t->family = 2;
+		__builtin_memcpy(t->saddr, &b[l3 + 12], 4);
+		__builtin_memcpy(t->daddr, &b[l3 + 16], 4);
+		if (((b[l3 + 6] & 0x1f) | b[l3 + 7]) != 0) {	/* fragment offset */
+			t->frag = 1;
+			t->l4proto = b[l3 + 9];
+			return true;
+		}
+		return l4_from_copy(b, n, l3 + ihl, b[l3 + 9], t);
+	}
+	if (proto == ETH_P_IPV6_ && ver == 6) {
+		__u8 nexthdr = b[l3 + 6];
+
+		if (l3 + 40 > n || nexthdr == 0 || nexthdr == 43 || nexthdr == 60 || nexthdr == 44)
+			return false;
+		t->family = 10;
+		__builtin_memcpy(t->saddr, &b[l3 + 8], 16);
+		__builtin_memcpy(t->daddr, &b[l3 + 24], 16);
+		l4 = l3 + 40;
+		return l4_from_copy(b, n, l4, nexthdr, t);
+	}
+	return true;	/* not IP: nothing more to read */
 }
 
 static __always_inline __u32 skb_netns_load(struct sk_buff *skb, bool direct)

@@ -59,9 +59,14 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
-/* the first packet bytes, copied once per program run for the pcap filter to read */
+/* The first packet bytes, copied once per program run: the pcap filter reads them, the event's
+ * tuple is parsed from them, -w takes them. With where they came from: kept in the map, these
+ * are unknown values to the verifier wherever they were set, so the code after the selection is
+ * walked once, not once per way of getting there (start-up time). */
 struct pkt_copy {
 	__u8 b[PWHY_PKT_SNAP];
+	struct skb_view v;
+	__u32 n;		/* bytes valid in b */
 };
 
 struct {
@@ -141,7 +146,8 @@ static __always_inline void event_submit(struct pwhy_event *ev)
 struct thread_state {
 	__u64 send_id;		/* 0 until the send is shown, then its id or SEND_HIDDEN */
 	__u32 nfibs;		/* route lookups waiting in pending_fibs */
-	__u32 nentries;		/* socket send entries (function backends) not shown yet */
+	__u16 nentries;		/* socket send entries (function backends) not shown yet */
+	__u16 active;		/* in use in the current syscall */
 	__u64 entry_ip[SEND_ENTRIES];
 	__u64 entry_ts[SEND_ENTRIES];
 };
@@ -158,10 +164,12 @@ struct pending_fibs {
 	struct pending_fib f[PENDING_FIBS];
 };
 
+/* Task storage: allocated once per thread, found through the task in a few loads (a hash map
+ * insert and delete per send cost more than the rest of its events), freed with the thread. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct thread_state);
 } thread_states SEC(".maps");
 
@@ -180,8 +188,7 @@ struct {
 	__type(value, struct pending_fibs);
 } pending_fibs_zero SEC(".maps");
 
-/* Entries of thread_states, counted up on insert and down on delete (an LRU eviction leaves it
- * high, never low): at zero, a syscall exit has nothing to look up. */
+/* Threads whose state is in use: at zero, a syscall exit has nothing to look up. */
 __u64 thread_states_live;
 
 /* The raw syscall tracepoint's numbers, set by user space for the host's ABI. */
@@ -226,19 +233,24 @@ static __always_inline bool current_exits_syscall(void)
 	return !(task->flags & (PF_KTHREAD_ | PF_IO_WORKER_));
 }
 
-static __always_inline struct thread_state *thread_state(bool create)
+/* The current thread's state; with use, marked in use until the syscall exit resets it. */
+static __always_inline struct thread_state *thread_state(bool use)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct thread_state *ts = bpf_map_lookup_elem(&thread_states, &tid), fresh = {};
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
+	struct thread_state *ts;
 
-	if (ts || !create)
-		return ts;
-	if (bpf_map_update_elem(&thread_states, &tid, &fresh, BPF_NOEXIST)) {
-		count(PWHY_CNT_SEND_STATE_FULL);
+	ts = bpf_task_storage_get(&thread_states, task, 0,
+				  use ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+	if (!ts) {
+		if (use)	/* no memory, or a nested probe while the storage is busy */
+			count(PWHY_CNT_SEND_STATE_FULL);
 		return NULL;
 	}
-	__sync_fetch_and_add(&thread_states_live, 1);
-	return bpf_map_lookup_elem(&thread_states, &tid);
+	if (use && !ts->active) {
+		ts->active = 1;
+		__sync_fetch_and_add(&thread_states_live, 1);
+	}
+	return ts;
 }
 
 #define SOL_IP_        0
@@ -402,12 +414,30 @@ static __always_inline __u64 send_current(void)
 	return ts->send_id == SEND_HIDDEN ? 0 : ts->send_id;
 }
 
+/* Copy the packet's first bytes and their view into the scratch. */
+static __always_inline void pkt_snap(struct sk_buff *skb, struct pkt_copy *c, bool direct)
+{
+	__u64 n;
+
+	skb_view_load(skb, &c->v, direct);
+	n = c->v.len;
+	/* keep the clamp a real compare on the register passed as the size */
+	if (n > PWHY_PKT_SNAP)
+		n = PWHY_PKT_SNAP;
+	barrier_var(n);
+	if (bpf_probe_read_kernel(c->b, n, (void *)c->v.pkt))
+		n = 0;
+	c->n = n;
+}
+
 /* Does this skb interest us? Tracked skbs (and clones of them) always do; others must pass
- * the filters, cheapest first: the packet is read only for the pcap filter, last. Loads the
- * view when it needs it. */
-static __always_inline int skb_selected(struct sk_buff *skb, struct skb_view *v, bool direct,
+ * the filters, cheapest first: the packet is read only for the pcap filter, last. Returns
+ * 2 when it left the packet's copy in c, 1 when selected without one, 0 when not selected. */
+static __always_inline int skb_selected(struct sk_buff *skb, struct pkt_copy *c, bool direct,
 					__u64 *clone_of)
 {
+	int match;
+
 	if (!(cfg_flags & PWHY_CFG_FILTER_ACTIVE) && !cfg_filter_netns && !cfg_filter_mark_mask &&
 	    !cfg_filter_ifindex)
 		return 1;
@@ -424,29 +454,20 @@ static __always_inline int skb_selected(struct sk_buff *skb, struct skb_view *v,
 		if (!dev || KRD(direct, dev, ifindex) != cfg_filter_ifindex)
 			return 0;
 	}
-	if (cfg_flags & PWHY_CFG_FILTER_ACTIVE) {
-		__u32 zero = 0, n;
-		struct pkt_copy *c = bpf_map_lookup_elem(&pkt_scratch, &zero);
-		int match;
-
-		if (!c)
-			return 0;
-		skb_view_load(skb, v, direct);
-		/* one helper call for the bytes the filter reads most, not one per load */
-		n = v->len < PWHY_PKT_SNAP ? v->len : PWHY_PKT_SNAP;
-		if (bpf_probe_read_kernel(c->b, n, (void *)v->pkt))
-			n = 0;
-		match = v->l2 ? pwhy_filter_l2(v->pkt, v->len, v->wirelen, c->b, n)
-			      : pwhy_filter_l3(v->pkt, v->len, v->wirelen, c->b, n);
-		if (!match)
-			return 0;
+	if (!(cfg_flags & PWHY_CFG_FILTER_ACTIVE)) {
+		if (cfg_flags & PWHY_CFG_TRACK_SKB)
+			track_add(skb, (__u64)KRD(direct, skb, head), 0);
+		return 1;
 	}
-	if (cfg_flags & PWHY_CFG_TRACK_SKB) {
-		if (!v->head)
-			skb_view_load(skb, v, direct);
-		track_add(skb, v->head, 0);
-	}
-	return 1;
+	/* one helper call for the bytes the filter reads most, not one per load */
+	pkt_snap(skb, c, direct);
+	match = c->v.l2 ? pwhy_filter_l2(c->v.pkt, c->v.len, c->v.wirelen, c->b, c->n)
+			: pwhy_filter_l3(c->v.pkt, c->v.len, c->v.wirelen, c->b, c->n);
+	if (!match)
+		return 0;
+	if (cfg_flags & PWHY_CFG_TRACK_SKB)
+		track_add(skb, c->v.head, 0);
+	return 2;
 }
 
 static __always_inline void untrack(struct sk_buff *skb)
@@ -462,15 +483,23 @@ static __always_inline struct pwhy_event *skb_event(struct sk_buff *skb, __u16 k
 {
 	struct pwhy_event *ev;
 	struct net_device *dev;
-	struct skb_view v = {};
 	__u64 clone_of = 0, send_id;
+	struct pkt_copy *c;
+	__u32 zero = 0, n;
+	int sel;
 
 	*selected = 0;
 	if (cfg_self_tgid && (bpf_get_current_pid_tgid() >> 32) == cfg_self_tgid)
 		return NULL;
-	if (!skb_selected(skb, &v, direct, &clone_of))
+	c = bpf_map_lookup_elem(&pkt_scratch, &zero);
+	if (!c)
+		return NULL;
+	sel = skb_selected(skb, c, direct, &clone_of);
+	if (!sel)
 		return NULL;
 	*selected = 1;
+	if (sel == 1)
+		pkt_snap(skb, c, direct);
 	/* before reserving: the send's own events, if this is its first, go first */
 	send_id = send_current();
 	ev = event_new(kind, probe);
@@ -478,10 +507,7 @@ static __always_inline struct pwhy_event *skb_event(struct sk_buff *skb, __u16 k
 		return NULL;
 	ev->send_id = send_id;
 	/* Filling the event reads through helpers even where plain loads would do: they make
-	 * the verifier's walk of this part about ten times longer (start-up time), for a gain
-	 * only on selected skbs. */
-	if (!v.head)
-		skb_view_load(skb, &v, false);
+	 * the verifier's walk of this part several times longer (start-up time). */
 	ev->skb = (__u64)skb;
 	ev->clone_of = clone_of;
 	ev->func_ip = func_ip;
@@ -493,18 +519,18 @@ static __always_inline struct pwhy_event *skb_event(struct sk_buff *skb, __u16 k
 		ev->ifindex = BPF_CORE_READ(dev, ifindex);
 		bpf_probe_read_kernel_str(ev->ifname, sizeof(ev->ifname), dev->name);
 	}
-	ev->eth_proto = skb_tuple(skb, &v, &ev->tuple);
-	ev->pkt_l2 = v.l2;
+	ev->pkt_l2 = c->v.l2;
+	n = c->n;
+	/* the tuple from the copy; from the skb when its headers are not all in the copy */
+	if (!skb_tuple_from_copy(bpf_ntohs(BPF_CORE_READ(skb, protocol)), &c->v, c->b, n,
+				 &ev->tuple, &ev->eth_proto)) {
+		__builtin_memset(&ev->tuple, 0, sizeof(ev->tuple));
+		ev->eth_proto = skb_tuple(skb, &c->v, &ev->tuple);
+	}
 	if (cfg_flags & PWHY_CFG_COPY_PKT) {
-		__u64 n = v.len;
-
-		/* keep the clamp a real compare on the register passed as the size */
-		if (n > PWHY_PKT_SNAP)
-			n = PWHY_PKT_SNAP;
-		barrier_var(n);
-		if (bpf_probe_read_kernel(ev->pkt, n, (void *)v.pkt) == 0)
-			ev->pkt_len = n;
-		ev->pkt_wirelen = v.wirelen;
+		__builtin_memcpy(ev->pkt, c->b, PWHY_PKT_SNAP);
+		ev->pkt_len = n;
+		ev->pkt_wirelen = c->v.wirelen;
 	}
 	return ev;
 }
@@ -950,9 +976,17 @@ int BPF_PROG(pwhy_sys_exit, struct pt_regs *regs, long ret)
 
 	if (!thread_states_live)
 		return 0;
-	ts = bpf_map_lookup_elem(&thread_states, &tid);
-	if (!ts)
+	ts = thread_state(false);
+	if (!ts || !ts->active)
 		return 0;
+	/* a send that failed in its route lookups made no skb to select it: it is shown here,
+	 * with the lookups that explain the failure */
+	if (!ts->send_id && ts->nfibs && ret < 0) {
+		long nr = syscall_nr(regs);
+
+		if (is_send_nr(nr))
+			send_show(ts, regs, nr);
+	}
 	if (ts->send_id && ts->send_id != SEND_HIDDEN) {
 		ev = event_new(PWHY_EV_SEND_EXIT, PWHY_PROBE_SENDMSG);
 		if (ev) {
@@ -963,7 +997,10 @@ int BPF_PROG(pwhy_sys_exit, struct pt_regs *regs, long ret)
 	}
 	if (ts->nfibs)
 		bpf_map_delete_elem(&pending_fibs, &tid);
-	if (bpf_map_delete_elem(&thread_states, &tid) == 0)
-		__sync_fetch_and_add(&thread_states_live, -1);
+	ts->send_id = 0;
+	ts->nfibs = 0;
+	ts->nentries = 0;
+	ts->active = 0;
+	__sync_fetch_and_add(&thread_states_live, -1);
 	return 0;
 }
