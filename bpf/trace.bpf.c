@@ -793,69 +793,73 @@ int BPF_PROG(pwhy_consume, struct sk_buff *skb)
 
 #define LOOPBACK_IFINDEX_ 1	/* what output lookups carry as their input interface */
 
-/* Where a route lookup of a send goes: straight into an event when the send is shown, into
- * the thread's pending lookups while it is not (yet), nowhere when it has nothing to show. */
-struct fib_dest {
-	struct pwhy_event *ev;
-	struct pwhy_fib_facts *fib;
-	__u32 *netns;
-};
+/* A route lookup of a send is written into a per-CPU record first; then it goes straight into
+ * an event when the send is shown, into the thread's pending lookups while it is not (yet),
+ * nowhere when the send has nothing to show. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pending_fib);
+} fib_scratch SEC(".maps");
 
-static __always_inline int fib_dest_get(struct fib_dest *d, __u16 probe)
+static __always_inline struct pending_fib *fib_record_begin(struct thread_state **tsp)
 {
 	struct thread_state *ts;
-	struct pending_fibs *pf;
-	struct pending_fib *p;
+	struct pending_fib *r;
 	struct pt_regs *regs;
-	__u32 tid, zero = 0;
+	__u32 zero = 0;
 
 	regs = current_regs();
 	if (!regs || !is_send_nr(syscall_nr(regs)) || !current_exits_syscall() ||
 	    (cfg_self_tgid && (bpf_get_current_pid_tgid() >> 32) == cfg_self_tgid))
-		return 0;
+		return NULL;
 	ts = thread_state(true);
 	if (!ts || ts->send_id == SEND_HIDDEN)
-		return 0;
+		return NULL;
+	r = bpf_map_lookup_elem(&fib_scratch, &zero);
+	if (!r)
+		return NULL;
+	__builtin_memset(r, 0, sizeof(*r));
+	*tsp = ts;
+	return r;
+}
+
+static __always_inline void fib_record_end(struct thread_state *ts, struct pending_fib *r,
+					   __u16 probe)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid(), zero = 0;
+	struct pending_fibs *pf;
+	struct pwhy_event *ev;
+
+	r->ts_ns = bpf_ktime_get_ns();
+	r->probe = probe;
 	if (ts->send_id) {
-		d->ev = event_new(PWHY_EV_FIB, probe);
-		if (!d->ev)
-			return 0;
-		d->ev->send_id = ts->send_id;
-		d->fib = &d->ev->fib;
-		d->netns = &d->ev->netns;
-		return 1;
+		ev = event_new(PWHY_EV_FIB, probe);
+		if (!ev)
+			return;
+		ev->send_id = ts->send_id;
+		ev->netns = r->netns;
+		ev->fib = r->fib;
+		event_submit(ev);
+		return;
 	}
-	tid = (__u32)bpf_get_current_pid_tgid();
 	if (ts->nfibs >= PENDING_FIBS) {
 		count(PWHY_CNT_SEND_STATE_FULL);
-		return 0;
+		return;
 	}
 	if (!ts->nfibs) {
 		pf = bpf_map_lookup_elem(&pending_fibs_zero, &zero);
 		if (!pf || bpf_map_update_elem(&pending_fibs, &tid, pf, BPF_ANY)) {
 			count(PWHY_CNT_SEND_STATE_FULL);
-			return 0;
+			return;
 		}
 	}
 	pf = bpf_map_lookup_elem(&pending_fibs, &tid);
 	if (!pf)
-		return 0;
-	p = &pf->f[ts->nfibs & (PENDING_FIBS - 1)];
+		return;
+	pf->f[ts->nfibs & (PENDING_FIBS - 1)] = *r;
 	ts->nfibs++;
-	p->ts_ns = bpf_ktime_get_ns();
-	p->probe = probe;
-	p->netns = 0;
-	__builtin_memset(&p->fib, 0, sizeof(p->fib));
-	d->ev = NULL;
-	d->fib = &p->fib;
-	d->netns = &p->netns;
-	return 1;
-}
-
-static __always_inline void fib_dest_done(struct fib_dest *d)
-{
-	if (d->ev)
-		event_submit(d->ev);
 }
 
 /* The send is shown: its waiting lookups follow, in order. */
@@ -893,15 +897,18 @@ SEC("tp_btf/fib_table_lookup")
 int BPF_PROG(pwhy_fib4, u32 tb_id, const struct flowi4 *flp,
 	     const struct fib_nh_common *nhc, int err)
 {
+	struct thread_state *ts = NULL;
 	struct pwhy_fib_facts *fib;
 	struct net_device *dev;
-	struct fib_dest d;
+	struct pending_fib *r;
 
 	/* output lookups only: input lookups of packets received during the send have iif set */
-	if (BPF_CORE_READ(flp, __fl_common.flowic_iif) != LOOPBACK_IFINDEX_ ||
-	    !fib_dest_get(&d, PWHY_PROBE_FIB_LOOKUP))
+	if (BPF_CORE_READ(flp, __fl_common.flowic_iif) != LOOPBACK_IFINDEX_)
 		return 0;
-	fib = d.fib;
+	r = fib_record_begin(&ts);
+	if (!r || !ts)
+		return 0;
+	fib = &r->fib;
 	fib->family = 2;
 	fib->table = tb_id;
 	fib->err = err;
@@ -916,11 +923,11 @@ int BPF_PROG(pwhy_fib4, u32 tb_id, const struct flowi4 *flp,
 		if (dev) {
 			fib->nh_ifindex = BPF_CORE_READ(dev, ifindex);
 			bpf_probe_read_kernel_str(fib->nh_ifname, sizeof(fib->nh_ifname), dev->name);
-			*d.netns = net_inum(BPF_CORE_READ(dev, nd_net.net));
+			r->netns = net_inum(BPF_CORE_READ(dev, nd_net.net));
 		}
 		bpf_core_read(fib->gw, 4, &nhc->nhc_gw.ipv4);
 	}
-	fib_dest_done(&d);
+	fib_record_end(ts, r, PWHY_PROBE_FIB_LOOKUP);
 	return 0;
 }
 
@@ -928,17 +935,20 @@ SEC("tp_btf/fib6_table_lookup")
 int BPF_PROG(pwhy_fib6, const struct net *net, const struct fib6_result *res,
 	     struct fib6_table *table, const struct flowi6 *flp)
 {
+	struct thread_state *ts = NULL;
 	struct pwhy_fib_facts *fib;
 	struct net_device *dev = NULL;
+	struct pending_fib *r;
 	struct fib6_nh *nh;
-	struct fib_dest d;
 	__u8 type;
 
-	if (BPF_CORE_READ(flp, __fl_common.flowic_iif) != LOOPBACK_IFINDEX_ ||
-	    !fib_dest_get(&d, PWHY_PROBE_FIB6_LOOKUP))
+	if (BPF_CORE_READ(flp, __fl_common.flowic_iif) != LOOPBACK_IFINDEX_)
 		return 0;
-	fib = d.fib;
-	*d.netns = net_inum((struct net *)net);
+	r = fib_record_begin(&ts);
+	if (!r || !ts)
+		return 0;
+	fib = &r->fib;
+	r->netns = net_inum((struct net *)net);
 	fib->family = 10;
 	fib->table = table ? BPF_CORE_READ(table, tb6_id) : 0;
 	fib->oif = BPF_CORE_READ(flp, __fl_common.flowic_oif);
@@ -960,7 +970,7 @@ int BPF_PROG(pwhy_fib6, const struct net *net, const struct fib6_result *res,
 		bpf_probe_read_kernel_str(fib->nh_ifname, sizeof(fib->nh_ifname), dev->name);
 		bpf_core_read(fib->gw, 16, &nh->nh_common.nhc_gw.ipv6);
 	}
-	fib_dest_done(&d);
+	fib_record_end(ts, r, PWHY_PROBE_FIB6_LOOKUP);
 	return 0;
 }
 
