@@ -32,9 +32,11 @@ struct {
 	__type(value, struct track_val);
 } tracked SEC(".maps");
 
-/* Entries of `tracked`, counted up on insert and down on delete (an LRU eviction leaves it
- * high, never low): at zero no skb is followed, and probes skip both maps. */
+/* Entries of `tracked` and of `tracked_heads`, counted up on insert and down on delete (an LRU
+ * eviction leaves them high, never low): at zero, probes skip the map. A buffer can outlive its
+ * tracked skb (a clone still holds it), hence two counts. */
 __u64 tracked_live;
+__u64 heads_live;
 
 /* data buffer of a tracked skb -> the first tracked skb that used it */
 struct {
@@ -53,8 +55,14 @@ static __always_inline void track_add(struct sk_buff *skb, __u64 head, __u64 clo
 		count(PWHY_CNT_TRACK_ADD);
 		__sync_fetch_and_add(&tracked_live, 1);
 	}
-	if (head)
-		bpf_map_update_elem(&tracked_heads, &head, &owner, BPF_NOEXIST);
+	if (head && bpf_map_update_elem(&tracked_heads, &head, &owner, BPF_NOEXIST) == 0)
+		__sync_fetch_and_add(&heads_live, 1);
+}
+
+static __always_inline void heads_del(__u64 head)
+{
+	if (bpf_map_delete_elem(&tracked_heads, &head) == 0)
+		__sync_fetch_and_add(&heads_live, -1);
 }
 
 static __always_inline void track_del(__u64 key)
@@ -73,14 +81,13 @@ static __always_inline int track_check(struct sk_buff *skb, __u64 head, bool dir
 	__u64 key = (__u64)skb, *owner;
 	struct track_val *tv;
 
-	if (!tracked_live)
-		return 0;
-	tv = bpf_map_lookup_elem(&tracked, &key);
+	tv = tracked_live ? bpf_map_lookup_elem(&tracked, &key) : NULL;
 	if (tv) {
 		/* pskb_expand_head (NAT on a cloned skb, headroom) gave it a new buffer */
 		if (tv->head != head && head) {
 			tv->head = head;
-			bpf_map_update_elem(&tracked_heads, &head, &key, BPF_NOEXIST);
+			if (bpf_map_update_elem(&tracked_heads, &head, &key, BPF_NOEXIST) == 0)
+				__sync_fetch_and_add(&heads_live, 1);
 		}
 		*clone_of = tv->clone_of;
 		return 1;
@@ -89,7 +96,7 @@ static __always_inline int track_check(struct sk_buff *skb, __u64 head, bool dir
 	 * checked first because most skbs are not clones (this runs for every skb the filter
 	 * then looks at); an skb address can be reused too, so the owner's own address proves
 	 * nothing */
-	if (!head || !(direct ? BPF_CORE_READ_BITFIELD(skb, cloned)
+	if (!heads_live || !head || !(direct ? BPF_CORE_READ_BITFIELD(skb, cloned)
 				: BPF_CORE_READ_BITFIELD_PROBED(skb, cloned)))
 		return 0;
 	owner = bpf_map_lookup_elem(&tracked_heads, &head);
@@ -118,7 +125,7 @@ static __always_inline void track_forget(struct sk_buff *skb)
 	sh = (struct skb_shared_info *)(head + BPF_CORE_READ(skb, end));
 	dataref = BPF_CORE_READ(sh, dataref.counter) & SKB_DATAREF_MASK_;
 	if (dataref <= 1)
-		bpf_map_delete_elem(&tracked_heads, &head);
+		heads_del(head);
 }
 
 /* A copy or clone made of a tracked skb: follow the new one too. */
@@ -150,7 +157,7 @@ static __always_inline void track_release(struct sk_buff *skb)
 	head = (__u64)BPF_CORE_READ(skb, head);
 	owner = bpf_map_lookup_elem(&tracked_heads, &head);
 	if (owner && *owner == key)
-		bpf_map_delete_elem(&tracked_heads, &head);
+		heads_del(head);
 }
 
 SEC("fentry/kfree_skbmem")

@@ -171,7 +171,7 @@ struct pwhy_skb_dump {
 enum pwhy_counter {
 	PWHY_CNT_RINGBUF_FULL = 0,	/* events lost: ring buffer had no room */
 	PWHY_CNT_TRACK_EVICT,		/* skb tracking map was full */
-	PWHY_CNT_SEND_STATE_FULL,	/* per-task send state map was full */
+	PWHY_CNT_SEND_STATE_FULL,	/* no thread state for a send, or its pending lookups full */
 	PWHY_CNT_EVENTS,		/* events submitted */
 	PWHY_CNT_TRACK_ADD,		/* skbs put into the tracking map */
 	PWHY_CNT_TRACK_DEL,		/* ... and taken out when freed (the rest live or were evicted) */
