@@ -118,13 +118,33 @@ static __always_inline struct pwhy_event *event_new(__u16 kind, __u16 probe)
 	return ev;
 }
 
+/* When this CPU last woke the reader */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} last_wakeup SEC(".maps");
+
+#define WAKEUP_GAP_NS 500000ULL	/* at most 2000 wake-ups a second per CPU */
+
+/* A wake-up is an inter-processor interrupt (a VM exit under a hypervisor), dearer than the
+ * whole probe: events go in silently until a quarter of the ring is in use, and then wake the
+ * reader at most once per WAKEUP_GAP_NS per CPU (it drains everything once awake, and polls
+ * every 50 ms anyway). */
 static __always_inline void event_submit(struct pwhy_event *ev)
 {
-	__u64 flags = BPF_RB_NO_WAKEUP;
+	__u64 flags = BPF_RB_NO_WAKEUP, *last;
+	__u32 zero = 0;
 
 	count(PWHY_CNT_EVENTS);
-	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= cfg_wakeup_bytes)
-		flags = BPF_RB_FORCE_WAKEUP;
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= cfg_wakeup_bytes) {
+		last = bpf_map_lookup_elem(&last_wakeup, &zero);
+		if (last && ev->ts_ns - *last >= WAKEUP_GAP_NS) {
+			*last = ev->ts_ns;
+			flags = BPF_RB_FORCE_WAKEUP;
+		}
+	}
 	bpf_ringbuf_submit(ev, flags);
 }
 

@@ -4,23 +4,47 @@
 #include <string.h>
 #include "pwhy/event.h"
 #include "pwhy/format.h"
+#include "pwhy/linebuf.h"
+
+static void lb_addr(struct linebuf *b, int family, const __u8 *addr)
+{
+	char a[64];
+
+	if (family != 10) {	/* dotted quad, as inet_ntop writes it */
+		for (int i = 0; i < 4; i++) {
+			if (i)
+				lb_putc(b, '.');
+			lb_u(b, addr[i]);
+		}
+		return;
+	}
+	lb_puts(b, inet_ntop(AF_INET6, addr, a, sizeof(a)) ? a : "?");
+}
+
+static void lb_endpoint(struct linebuf *b, int family, const __u8 *addr, __u16 port)
+{
+	if (family == 10)
+		lb_putc(b, '[');
+	lb_addr(b, family, addr);
+	lb_puts(b, family == 10 ? "]:" : ":");
+	lb_u(b, port);
+}
 
 const char *fmt_addr(int family, const void *addr, char *buf, size_t len)
 {
-	if (!inet_ntop(family == 10 ? AF_INET6 : AF_INET, addr, buf, len))
-		snprintf(buf, len, "?");
+	struct linebuf b = lb_init(buf, len);
+
+	lb_addr(&b, family, addr);
+	lb_end(&b);
 	return buf;
 }
 
 const char *fmt_endpoint(int family, const void *addr, __u16 port, char *buf, size_t len)
 {
-	char a[64];
+	struct linebuf b = lb_init(buf, len);
 
-	fmt_addr(family, addr, a, sizeof(a));
-	if (family == 10)
-		snprintf(buf, len, "[%s]:%u", a, port);
-	else
-		snprintf(buf, len, "%s:%u", a, port);
+	lb_endpoint(&b, family, addr, port);
+	lb_end(&b);
 	return buf;
 }
 
@@ -38,24 +62,32 @@ const char *fmt_l4proto(int proto)
 
 const char *fmt_tuple(const struct pwhy_tuple *t, char *buf, size_t len)
 {
-	char s[64], d[64], p[16];
+	struct linebuf b = lb_init(buf, len);
 	const char *proto = fmt_l4proto(t->l4proto);
 
 	if (!t->family) {
-		snprintf(buf, len, "-");
-		return buf;
+		lb_putc(&b, '-');
+	} else if (t->frag || (t->l4proto != 6 && t->l4proto != 17)) {
+		lb_addr(&b, t->family, t->saddr);
+		lb_puts(&b, "->");
+		lb_addr(&b, t->family, t->daddr);
+		lb_putc(&b, '(');
+		if (proto) {
+			lb_puts(&b, proto);
+		} else {
+			lb_puts(&b, "proto");
+			lb_u(&b, t->l4proto);
+		}
+		lb_puts(&b, t->frag ? " frag)" : ")");
+	} else {
+		lb_endpoint(&b, t->family, t->saddr, t->sport);
+		lb_puts(&b, "->");
+		lb_endpoint(&b, t->family, t->daddr, t->dport);
+		lb_putc(&b, '(');
+		lb_puts(&b, proto);
+		lb_putc(&b, ')');
 	}
-	if (!proto) {
-		snprintf(p, sizeof(p), "proto%u", t->l4proto);
-		proto = p;
-	}
-	if (t->frag || (t->l4proto != 6 && t->l4proto != 17)) {
-		snprintf(buf, len, "%s->%s(%s%s)", fmt_addr(t->family, t->saddr, s, sizeof(s)),
-			 fmt_addr(t->family, t->daddr, d, sizeof(d)), proto, t->frag ? " frag" : "");
-		return buf;
-	}
-	snprintf(buf, len, "%s->%s(%s)", fmt_endpoint(t->family, t->saddr, t->sport, s, sizeof(s)),
-		 fmt_endpoint(t->family, t->daddr, t->dport, d, sizeof(d)), proto);
+	lb_end(&b);
 	return buf;
 }
 

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Unit tests of the pwru-like output options: TCP flags, caller and stack, clone links,
  * skb dumps, --output-limit-lines and --timestamp, in text and JSON. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "check.h"
+#include "pwhy/format.h"
 #include "pwhy/render.h"
 
 static struct pwhy_event sample(void)
@@ -250,9 +252,71 @@ static void test_skb_dump(void)
 	CHECK(strstr(s, "{\"skb\":\"0xffff888100002000\",\"ts_ns\":123456790,\"skb_btf\":\"(struct sk_buff){\\u000a .len = (unsigned int)60,\\u000a}\",\"truncated\":true}") != NULL);
 }
 
+/* The text line is built without printf: it must stay byte for byte what the printf format it
+ * replaced writes, for wide and narrow fields alike. */
+static void test_text_line_matches_printf(void)
+{
+	static const struct { const char *comm, *ifname; __u32 cpu, pid, netns, mark, len;
+			      __s32 ifindex; __u16 proto; __u64 skb; } v[] = {
+		{ "curl", "eth0", 0, 7, 4026531840u, 0, 60, 2, 0x800, 0xffff888100002000ull },
+		{ "a-very-long-nam", "veth-long-name0", 123, 4194304, 1, 0xffffffffu, 65535, 99999,
+		  0x86dd, 1 },
+		{ "x", "", 7, 0, 0, 0x1234567, 0, 0, 0x3, 0 },
+		{ "", "lo", 4095, 1, 4294967295u, 0xabc, 1500, 1, 0xffff, ~0ull },
+	};
+	static const int fams[] = { 2, 10, 0 };
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		for (size_t j = 0; j < 3; j++) {
+			struct pwhy_event ev = sample();
+			char want[1024], proc[64], ifn[64], tuple[160], probe[64];
+			struct render r;
+
+			strcpy(ev.comm, v[i].comm);
+			strcpy(ev.ifname, v[i].ifname);
+			ev.cpu = v[i].cpu;
+			ev.pid = v[i].pid;
+			ev.netns = v[i].netns;
+			ev.mark = v[i].mark;
+			ev.len = v[i].len;
+			ev.ifindex = v[i].ifindex;
+			ev.eth_proto = v[i].proto;
+			ev.skb = v[i].skb;
+			ev.tuple.family = fams[j];
+			ev.tuple.l4proto = j == 1 ? 58 : 17;
+			memset(ev.tuple.daddr, 0xfe, 16);
+			render_open(&r, false);
+			r.header_done = true;
+			r.timestamp = i & 1;
+			render_event(&r, &ev);
+			render_close(&r);
+			snprintf(proc, sizeof(proc), "%s:%u", ev.comm, ev.pid);
+			if (!ev.ifindex)
+				snprintf(ifn, sizeof(ifn), "-");
+			else if (ev.ifname[0])
+				snprintf(ifn, sizeof(ifn), "%s:%d", ev.ifname, ev.ifindex);
+			else
+				snprintf(ifn, sizeof(ifn), "%d", ev.ifindex);
+			fmt_tuple(&ev.tuple, tuple, sizeof(tuple));
+			render_probe_name(&r, &ev, probe, sizeof(probe));
+			int n = 0;
+
+			if (r.timestamp)
+				n = snprintf(want, sizeof(want), "%-16llu ",
+					     (unsigned long long)ev.ts_ns);
+			snprintf(want + n, sizeof(want) - n,
+				 "0x%016llx %-3u %-20s %-10u 0x%-6x %-14s 0x%04x %-5u %-46s %s%s%s\n",
+				 (unsigned long long)ev.skb, ev.cpu, proc, ev.netns, ev.mark, ifn,
+				 ev.eth_proto, ev.len, tuple, probe, "", "");
+			CHECK_STR(out_buf, want);
+		}
+	}
+}
+
 int main(void)
 {
 	RUN_TEST(test_tcp_flags_letters);
+	RUN_TEST(test_text_line_matches_printf);
 	RUN_TEST(test_caller_from_stack);
 	RUN_TEST(test_text_extras);
 	RUN_TEST(test_json_extras);
