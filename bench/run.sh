@@ -257,10 +257,15 @@ for r in $(seq "$REPEAT"); do
 done
 
 # events lost at a sustained event rate: every event written to a file. The datagram rate
-# follows from the events per datagram of a short paced run (batching at full speed changes it).
-RUN_SECS=2 run_one pwhy_all calib --port $PORT --rate $((EVENT_RATE / 3))
-EPD=$(awk '$1 == "events" { e += $2 } $1 == "dgrams" { d += $2 } END { if (e && d) printf "%.3f", e / d; else print 3 }' "$WORK/calib.pwhy_all.samples" 2>/dev/null)
-[ -n "$EPD" ] || EPD=3
+# follows from the events per datagram of short paced runs (batching changes it with the rate:
+# the second run is paced at the rate the first one suggests).
+EPD=3
+for calib in calib calib2; do
+	RATE=$(awk -v r="$EVENT_RATE" -v e="$EPD" 'BEGIN { printf "%d", r / e }')
+	RUN_SECS=2 run_one pwhy_all $calib --port $PORT --rate "$RATE"
+	EPD=$(awk '$1 == "events" { e += $2 } $1 == "dgrams" { d += $2 } END { if (e && d) printf "%.3f", e / d; else print 3 }' "$WORK/$calib.pwhy_all.samples" 2>/dev/null)
+	[ -n "$EPD" ] || EPD=3
+done
 RATE=$(awk -v r="$EVENT_RATE" -v e="$EPD" 'BEGIN { printf "%d", r / e }')
 echo "events lost at $EVENT_RATE events/s ($RATE datagrams/s x $EPD events each) for $SUST_SECS s"
 RUN_SECS=$SUST_SECS run_one pwhy_all sustained --port $PORT --rate "$RATE"
