@@ -27,9 +27,10 @@ for pair in "$A ra$$ 10.88.1.2 fd88:1::2" "$B rb$$ 10.88.2.2 fd88:2::2"; do
 	ip -n $S neigh replace $3 lladdr $peer_mac dev $1 nud permanent
 	ip -n $S -6 neigh replace $4 lladdr $peer_mac dev $1 nud permanent
 done
-# the service the datagrams are for, so that the receiving side has nothing to report
-nt $R udp-serve --listen 192.0.2.1:9999 --count 0 --timeout 120000 >/dev/null &
-nt $R udp-serve --listen '[2001:db8:88::1]:9999' --count 0 --timeout 120000 >/dev/null &
+# the service the datagrams are for, so that the receiving side has nothing to report (idle
+# for minutes under emulation while fentry programs attach)
+nt $R udp-serve --listen 192.0.2.1:9999 --count 0 --timeout 900000 >/dev/null &
+nt $R udp-serve --listen '[2001:db8:88::1]:9999' --count 0 --timeout 900000 >/dev/null &
 A_IDX=$(ip netns exec $S cat /sys/class/net/$A/ifindex)
 B_IDX=$(ip netns exec $S cat /sys/class/net/$B/ifindex)
 
