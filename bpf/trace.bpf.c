@@ -520,8 +520,10 @@ static __always_inline struct pwhy_event *skb_event(struct sk_buff *skb, __u16 k
 	*selected = 1;
 	if (sel == 1)
 		pkt_snap(skb, c, direct);
-	/* before reserving: the send's own events, if this is its first, go first */
-	send_id = send_current();
+	/* before reserving: the send's own events, if this is its first, go first. Only the
+	 * tracepoints do it (they carry the findings on every backend): in the function probes,
+	 * cloned and verified once per function, it would multiply attach time. */
+	send_id = probe == PWHY_PROBE_FUNC ? 0 : send_current();
 	ev = event_new(kind, probe);
 	if (!ev)
 		return NULL;

@@ -23,7 +23,7 @@ else
 	for k in $KERNELS; do
 		tests/vm/fetch-kernels.sh "$k" >/dev/null 2>&1	# serialise downloads before the boots
 		# the soak runs 600 s here, a minute in emulation (the VM has its own time limit)
-		( PWHY_VM_TIMEOUT=${PWHY_VM_TIMEOUT:-2700} PWHY_SOAK_SECONDS=${PWHY_VM_SOAK_SECONDS:-60} tests/vm/vm-run.sh "$k" -- tests/run-host.sh > "$LOG/vm-$k" 2>&1; echo $? > "$LOG/vm-$k.rc" ) &
+		( PWHY_VM_TIMEOUT=${PWHY_VM_TIMEOUT:-3300} PWHY_SOAK_SECONDS=${PWHY_VM_SOAK_SECONDS:-60} tests/vm/vm-run.sh "$k" -- tests/run-host.sh > "$LOG/vm-$k" 2>&1; echo $? > "$LOG/vm-$k.rc" ) &
 	done
 	wait
 	for k in $KERNELS; do
