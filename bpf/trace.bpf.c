@@ -915,6 +915,15 @@ static __always_inline void pending_fibs_flush(struct thread_state *ts)
 	bpf_map_delete_elem(&pending_fibs, &tid);
 }
 
+/* The lookup keys both families share */
+static __always_inline void fib_flow_keys(struct pwhy_fib_facts *fib, const struct flowi_common *c)
+{
+	fib->oif = BPF_CORE_READ(c, flowic_oif);
+	fib->iif = BPF_CORE_READ(c, flowic_iif);
+	fib->mark = BPF_CORE_READ(c, flowic_mark);
+	fib->scope = BPF_CORE_READ(c, flowic_scope);
+}
+
 SEC("tp_btf/fib_table_lookup")
 int BPF_PROG(pwhy_fib4, u32 tb_id, const struct flowi4 *flp,
 	     const struct fib_nh_common *nhc, int err)
@@ -934,10 +943,7 @@ int BPF_PROG(pwhy_fib4, u32 tb_id, const struct flowi4 *flp,
 	fib->family = 2;
 	fib->table = tb_id;
 	fib->err = err;
-	fib->oif = BPF_CORE_READ(flp, __fl_common.flowic_oif);
-	fib->iif = BPF_CORE_READ(flp, __fl_common.flowic_iif);
-	fib->mark = BPF_CORE_READ(flp, __fl_common.flowic_mark);
-	fib->scope = BPF_CORE_READ(flp, __fl_common.flowic_scope);
+	fib_flow_keys(fib, &flp->__fl_common);
 	bpf_core_read(fib->daddr, 4, &flp->daddr);
 	bpf_core_read(fib->saddr, 4, &flp->saddr);
 	if (nhc && !err) {
@@ -973,10 +979,7 @@ int BPF_PROG(pwhy_fib6, const struct net *net, const struct fib6_result *res,
 	r->netns = net_inum((struct net *)net);
 	fib->family = 10;
 	fib->table = table ? BPF_CORE_READ(table, tb6_id) : 0;
-	fib->oif = BPF_CORE_READ(flp, __fl_common.flowic_oif);
-	fib->iif = BPF_CORE_READ(flp, __fl_common.flowic_iif);
-	fib->mark = BPF_CORE_READ(flp, __fl_common.flowic_mark);
-	fib->scope = BPF_CORE_READ(flp, __fl_common.flowic_scope);
+	fib_flow_keys(fib, &flp->__fl_common);
 	bpf_core_read(fib->daddr, 16, &flp->daddr);
 	bpf_core_read(fib->saddr, 16, &flp->saddr);
 	type = BPF_CORE_READ(res, fib6_type);

@@ -43,6 +43,27 @@ static inline void lb_pad(struct linebuf *b, const char *from, long width)
 		*b->p++ = ' ';
 }
 
+static inline void lb_u(struct linebuf *b, unsigned long long v);
+
+/* A left-aligned column ("%-Nu" / "%-Ns") and the space after it */
+static inline void lb_ucol(struct linebuf *b, unsigned long long v, long width)
+{
+	const char *from = b->p;
+
+	lb_u(b, v);
+	lb_pad(b, from, width);
+	lb_putc(b, ' ');
+}
+
+static inline void lb_scol(struct linebuf *b, const char *s, long width)
+{
+	const char *from = b->p;
+
+	lb_puts(b, s);
+	lb_pad(b, from, width);
+	lb_putc(b, ' ');
+}
+
 static inline void lb_u(struct linebuf *b, unsigned long long v)
 {
 	char t[20];
