@@ -884,33 +884,43 @@ static __always_inline void fib_record_end(struct thread_state *ts, struct pendi
 	ts->nfibs++;
 }
 
+/* One waiting lookup's event; non-zero to stop. A subprogram, not inlined: the verifier then
+ * meets the loop below with the caller's state unchanged by the reservation's branches and
+ * prunes; inlined, its walk grew past 500k instructions per caller on 6.1 (minutes of start-up
+ * in emulation, near the verifier's limit). bpf_loop would need BTF func_info in the clones. */
+static __noinline int fib_flush_one(__u32 i, __u64 send_id, __u32 tid)
+{
+	struct pending_fibs *pf = bpf_map_lookup_elem(&pending_fibs, &tid);
+	struct pending_fib *r;
+	struct pwhy_event *ev;
+
+	if (!pf)
+		return 1;
+	r = &pf->f[i & (PENDING_FIBS - 1)];
+	ev = event_new(PWHY_EV_FIB, r->probe);
+	if (!ev)
+		return 1;
+	ev->send_id = send_id;
+	ev->ts_ns = r->ts_ns;
+	ev->netns = r->netns;
+	ev->fib = r->fib;
+	event_submit(ev);
+	return 0;
+}
+
 /* The send is shown: its waiting lookups follow, in order. */
 static __always_inline void pending_fibs_flush(struct thread_state *ts)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct pending_fibs *pf;
-	struct pwhy_event *ev;
 	__u32 n = ts->nfibs;
 
 	if (!n)
 		return;
 	ts->nfibs = 0;
-	pf = bpf_map_lookup_elem(&pending_fibs, &tid);
-	if (!pf)
-		return;
 	if (ts->send_id != SEND_HIDDEN) {
-		for (int i = 0; i < PENDING_FIBS; i++) {
-			if (i >= n)
+		for (__u32 i = 0; i < PENDING_FIBS; i++)
+			if (i >= n || fib_flush_one(i, ts->send_id, tid))
 				break;
-			ev = event_new(PWHY_EV_FIB, pf->f[i].probe);
-			if (!ev)
-				break;
-			ev->send_id = ts->send_id;
-			ev->ts_ns = pf->f[i].ts_ns;
-			ev->netns = pf->f[i].netns;
-			ev->fib = pf->f[i].fib;
-			event_submit(ev);
-		}
 	}
 	bpf_map_delete_elem(&pending_fibs, &tid);
 }

@@ -58,6 +58,8 @@ struct tracer {
 	int nmodules;
 	volatile sig_atomic_t *stop;
 	double load_s, link_s;	/* fentry: time in program loads and in attaching, all threads */
+	__u32 max_walk;		/* -v: the longest verifier walk of a loaded program, and whose */
+	char max_walk_prog[32];
 	struct bpf_link *links[MAX_LINKS];	/* tracepoints attached through libbpf */
 	int nlinks;
 	int nattached;
@@ -113,6 +115,23 @@ static void refused(struct tracer *t, const char *how, const char *func, int err
 	if (t->verbose && t->fail_notes++ < MAX_FAIL_NOTES)
 		fprintf(stderr, "pwhy: note: %s %s: %s%s\n", how, func, strerror(err),
 			t->fail_notes == MAX_FAIL_NOTES ? " (further refusals only counted)" : "");
+	pthread_mutex_unlock(&t->lock);
+}
+
+/* -v: how many instructions the verifier walked for a loaded program (start-up time grows
+ * with it, and a kernel refuses a program past a million); the longest is reported. */
+static void note_walk(struct tracer *t, int fd, const char *name)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	if (!t->verbose || fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+		return;
+	pthread_mutex_lock(&t->lock);
+	if (info.verified_insns > t->max_walk) {
+		t->max_walk = info.verified_insns;
+		snprintf(t->max_walk_prog, sizeof(t->max_walk_prog), "%s", name);
+	}
 	pthread_mutex_unlock(&t->lock);
 }
 
@@ -235,6 +254,7 @@ static int clone_prog_fd(struct tracer *t, const struct bpf_program *p, enum bpf
 	free(spliced);
 	if (fd < 0)
 		return r;
+	note_walk(t, fd, bpf_program__name(p));
 	return keep ? keep_fd(t, fd) : fd;
 }
 
@@ -678,6 +698,19 @@ static int attach_path_probes(struct tracer *t)
 	return 0;
 }
 
+static void print_walk(struct tracer *t)
+{
+	struct bpf_program *p;
+
+	if (!t->verbose)
+		return;
+	bpf_object__for_each_program(p, t->skel->obj)
+		note_walk(t, bpf_program__fd(p), bpf_program__name(p));
+	if (t->max_walk)
+		fprintf(stderr, "pwhy: verifier: longest walk %u instructions (%s; the kernel's limit is 1000000)\n",
+			t->max_walk, t->max_walk_prog);
+}
+
 static void plan_query(const struct tracer_opts *o, const struct btf *btf, bool plain_kprobes,
 		       struct funcs_query *q)
 {
@@ -885,6 +918,7 @@ int tracer_open(const struct tracer_opts *o, tracer_event_cb cb, void *ctx, stru
 		snprintf(err, errlen, "cannot attach the function probes: %s", strerror(-r));
 		goto fail;
 	}
+	print_walk(t);
 	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), on_ring, t, NULL);
 	if (!t->rb) {
 		r = -errno;

@@ -59,4 +59,13 @@ for sig in INT TERM KILL; do
 	if [ "$attached" -gt "$before" ] && [ "$(progs)" = "$before" ]; then ok "SIG$sig: programs gone ($attached while tracing)"
 	else bad "SIG$sig: $attached while tracing, $(progs) after (before: $before)"; fi
 done
+# The verifier's walk decides start-up time and, past a million instructions, whether a kernel
+# takes the programs at all: every backend's programs (the filter spliced in, packet copies,
+# route explanations: the longest variant) stay far below that. 6.1 once walked 890k.
+for b in $("$PWHY" backends --supported); do
+	"$PWHY" trace -v --backend $b --timeout 1 --explain-route -w $WORK/walk.pcapng udp port 9 >/dev/null 2>$WORK/walk
+	n=$(sed -n 's/.*verifier: longest walk \([0-9]*\) instructions.*/\1/p' $WORK/walk)
+	if [ -n "$n" ] && [ "$n" -lt 150000 ]; then ok "$b: longest verifier walk $n instructions (< 150000)"
+	else bad "$b: longest verifier walk '${n}' ($(grep -m1 -E 'walk|error|cannot' $WORK/walk))"; fi
+done
 finish
