@@ -7,11 +7,7 @@
 # backend-independent
 . "$(dirname "$0")/lib.sh"
 SCENARIO=fix_vrf
-probe=$(ns_new vrfprobe)
-if ! ip -n $probe link add vrfp type vrf table 10 2>/dev/null; then
-	skip "no VRF support in this kernel"
-	finish
-fi
+need_vrf
 VS=$(ns_new xs); VC=$(ns_new xc)
 fix_cleanup() {
 	"$PWHY" fix remove --all --netns $VS >/dev/null 2>&1
@@ -19,10 +15,7 @@ fix_cleanup() {
 }
 trap fix_cleanup EXIT
 VRF=xv$$; SL=xl$$; LAN=xn$$
-ip -n $VS link add $VRF type vrf table 10
-ip -n $VS link set $VRF up
-veth $VS $SL $VC xc$$
-ip -n $VS link set $SL master $VRF
+vrf_slave $VS $VRF 10 $SL $VC xc$$
 ip -n $VS addr add 10.10.0.2/24 dev $SL
 ip -n $VS addr add fd10::2/64 dev $SL nodad
 ip -n $VC addr add 10.10.0.1/24 dev xc$$

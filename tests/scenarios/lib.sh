@@ -43,6 +43,21 @@ veth() {
 	ip -n "$1" link set "$2" up && ip -n "$3" link set "$4" up
 }
 
+# need_vrf: end the scenario with a skip when this kernel has no VRF driver
+need_vrf() {
+	local probe; probe=$(ns_new vrfprobe)
+	ip -n "$probe" link add vrfp type vrf table 10 2>/dev/null && return 0
+	skip "no VRF support in this kernel"
+	finish
+}
+
+# vrf_slave NS VRF TABLE SLAVE PEER_NS PEER: a VRF device in NS with SLAVE enslaved to it,
+# SLAVE a veth whose peer PEER is in PEER_NS; all up
+vrf_slave() {
+	ip -n "$1" link add "$2" type vrf table "$3" && ip -n "$1" link set "$2" up &&
+	veth "$1" "$4" "$5" "$6" && ip -n "$1" link set "$4" master "$2"
+}
+
 nt() { local ns=$1; shift; ip netns exec "$ns" "$NETTOOL" "$@"; }
 
 # pwhy_run OUTFILE ARGS... : pwhy run with the scenario's backend; returns pwhy's status

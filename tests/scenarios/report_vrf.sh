@@ -6,17 +6,10 @@
 . "$(dirname "$0")/lib.sh"
 SCENARIO=report_vrf
 N=9
-probe=$(ns_new rvprobe)
-if ! ip -n $probe link add vrfp type vrf table 10 2>/dev/null; then
-	skip "no VRF support in this kernel"
-	finish
-fi
+need_vrf
 VS=$(ns_new rvs); VC=$(ns_new rvc)
 VRF=rv$$; SL=rl$$
-ip -n $VS link add $VRF type vrf table 10
-ip -n $VS link set $VRF up
-veth $VS $SL $VC rc$$
-ip -n $VS link set $SL master $VRF
+vrf_slave $VS $VRF 10 $SL $VC rc$$
 ip -n $VS addr add 10.11.0.2/24 dev $SL
 ip -n $VC addr add 10.11.0.1/24 dev rc$$
 SL_IDX=$(ip netns exec $VS cat /sys/class/net/$SL/ifindex)

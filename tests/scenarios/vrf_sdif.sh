@@ -4,17 +4,10 @@
 # Healthy variant: l3mdev_accept = 1 in that netns — delivered, and pwhy stays silent.
 . "$(dirname "$0")/lib.sh"
 SCENARIO=vrf_sdif
-probe=$(ns_new vrfprobe)
-if ! ip -n $probe link add vrfp type vrf table 10 2>/dev/null; then
-	skip "no VRF support in this kernel"
-	finish
-fi
+need_vrf
 VS=$(ns_new vs); VC=$(ns_new vc)
 VRF=vb$$; SL=vs$$
-ip -n $VS link add $VRF type vrf table 10
-ip -n $VS link set $VRF up
-veth $VS $SL $VC vc$$
-ip -n $VS link set $SL master $VRF
+vrf_slave $VS $VRF 10 $SL $VC vc$$
 ip -n $VS addr add 10.10.0.2/24 dev $SL
 ip -n $VC addr add 10.10.0.1/24 dev vc$$
 # replies from unbound sockets are routed in the main table
