@@ -18,6 +18,7 @@
 #
 #   BENCH_SECONDS=4 BENCH_REPEAT=3 BENCH_SIZE=64 BENCH_EVENT_RATE=200000 \
 #   BENCH_SUSTAINED_SECONDS=10 BENCH_PATHS="loopback veth" bench/run.sh
+# (BENCH_PATHS may also name `unconnected`: loopback with a route lookup per datagram.)
 set -u
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -216,7 +217,9 @@ if [[ " $PATHS " == *" veth "* ]]; then
 		PATHS=${PATHS//veth/}
 	fi
 fi
-path_args() { case $1 in loopback) echo "--port $PORT" ;; veth) echo "--port $PORT $VETH_ARGS" ;; esac; }
+# unconnected: loopback, the sender naming the address in every sendto() (a route lookup each)
+path_args() { case $1 in loopback) echo "--port $PORT" ;; veth) echo "--port $PORT $VETH_ARGS" ;;
+	unconnected) echo "--port $PORT --unconnected" ;; esac; }
 
 echo "pwhy bench: $KERNEL, $CPU, $NCPU CPUs; ${SIZE}-byte UDP datagrams over: $PATHS; $REPEAT rounds of ${SECS} s per configuration"
 [ "$FOREIGN0" -gt 0 ] && echo "bench: warning: $FOREIGN0 other tracing programs are loaded: they slow traced and untraced runs alike and add noise"

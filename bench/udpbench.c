@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* udpbench: loopback UDP throughput, a sender and a receiver thread in one process.
  *
- *   udpbench [--seconds S] [--size BYTES] [--port P] [--rate PPS] [--pin] [--closed]
+ *   udpbench [--seconds S] [--size BYTES] [--port P] [--rate PPS] [--pin] [--closed] [--unconnected]
  *            [--addr A] [--tx-netns NAME] [--rx-netns NAME]
  *
  * The sender sends datagrams of BYTES payload with send() on a socket connected to
@@ -10,6 +10,8 @@
  * --pin puts the sender on CPU 0 and the receiver on CPU 1 (when there are two CPUs).
  * --closed: nobody listens on P, every datagram is dropped (NO_SOCKET); the sender uses an
  * unconnected socket so that the ICMP errors do not reach it.
+ * --unconnected: sendto() with the address on an unconnected socket, a route lookup per datagram
+ * (a server answering many clients).
  * --addr: the receiver's IPv4 address (default 127.0.0.1); --tx-netns / --rx-netns: create the
  * sending / receiving socket in that `ip netns` namespace (e.g. the two ends of a veth pair). */
 #define _GNU_SOURCE
@@ -40,6 +42,7 @@ struct opts {
 	double rate;
 	int pin;
 	int closed;
+	int unconnected;
 };
 
 static atomic_int sender_done;
@@ -116,7 +119,7 @@ static void *receiver(void *arg)
 
 static void usage(FILE *f)
 {
-	fputs("usage: udpbench [--seconds S] [--size BYTES] [--port P] [--rate PPS] [--pin] [--closed]\n"
+	fputs("usage: udpbench [--seconds S] [--size BYTES] [--port P] [--rate PPS] [--pin] [--closed] [--unconnected]\n"
 	      "                [--addr A] [--tx-netns NAME] [--rx-netns NAME]\n", f);
 }
 
@@ -150,6 +153,7 @@ int main(int argc, char **argv)
 		{ "rate", required_argument, NULL, 'r' },
 		{ "pin", no_argument, NULL, 'P' },
 		{ "closed", no_argument, NULL, 'C' },
+		{ "unconnected", no_argument, NULL, 'U' },
 		{ "addr", required_argument, NULL, 'A' },
 		{ "tx-netns", required_argument, NULL, 'T' },
 		{ "rx-netns", required_argument, NULL, 'R' },
@@ -163,7 +167,7 @@ int main(int argc, char **argv)
 	double t0, t1, next;
 	struct rx rx;
 	pthread_t th;
-	int opt, tx, big = 32 << 20;
+	int opt, tx, addressed, big = 32 << 20;
 
 	while ((opt = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (opt) {
@@ -173,6 +177,7 @@ int main(int argc, char **argv)
 		case 'r': o.rate = atof(optarg); break;
 		case 'P': o.pin = 1; break;
 		case 'C': o.closed = 1; break;
+		case 'U': o.unconnected = 1; break;
 		case 'A': o.addr = optarg; break;
 		case 'T': o.tx_netns = optarg; break;
 		case 'R': o.rx_netns = optarg; break;
@@ -205,11 +210,12 @@ int main(int argc, char **argv)
 			setsockopt(rx.fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
 		if (bind(rx.fd, (struct sockaddr *)&a, sizeof(a)))
 			die("bind");
-		if (connect(tx, (struct sockaddr *)&a, sizeof(a)))
+		if (!o.unconnected && connect(tx, (struct sockaddr *)&a, sizeof(a)))
 			die("connect");
 		if (pthread_create(&th, NULL, receiver, &rx))
 			die("pthread_create");
 	}
+	addressed = o.closed || o.unconnected;
 	if (o.pin)
 		pin(0);
 
@@ -218,8 +224,8 @@ int main(int argc, char **argv)
 	for (;;) {
 		/* check the clock every 256 datagrams */
 		for (int i = 0; i < 256; i++) {
-			if (sendto(tx, payload, o.size, 0, o.closed ? (struct sockaddr *)&a : NULL,
-				   o.closed ? sizeof(a) : 0) == o.size)
+			if (sendto(tx, payload, o.size, 0, addressed ? (struct sockaddr *)&a : NULL,
+				   addressed ? sizeof(a) : 0) == o.size)
 				sent++;
 			else if (errno != ENOBUFS && errno != EAGAIN && errno != ECONNREFUSED)
 				die("send");
