@@ -75,7 +75,7 @@ hwm_kib() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
 # ----------------------------------------------------------------------- the configurations
 
 # pwhy's core probe set on the tracepoint backend: these five plus skb:skb_copy_datagram_iovec,
-# fib lookups and the raw sys_exit tracepoint. Every datagram of the benchmark passes the first
+# fib lookups and sock:sock_send_length (raw sys_exit before 6.3). Every datagram of the benchmark passes the first
 # five; the predicate keeps bpftrace's "every event" to the benchmark's port, as pwhy's filter.
 BT_PROBES='tracepoint:skb:kfree_skb, tracepoint:skb:consume_skb, tracepoint:net:net_dev_queue, tracepoint:net:netif_receive_skb, tracepoint:net:netif_rx'
 BT_PRINT="BEGIN { printf(\"ready\\n\"); } $BT_PROBES { printf(\"%lx %s %d %s\\n\", args->skbaddr, probe, pid, comm); }"

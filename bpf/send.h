@@ -9,7 +9,7 @@
  * passes the filter: its request (the cmsg, the socket) is read then from the syscall's own
  * registers, and shown before that skb. Route lookups the send made before it had an skb
  * wait in pending_fibs for that moment. So a send the filter never selects costs nothing but
- * a check at syscall exit, and no state at all lives between syscalls. */
+ * a check at its end (send_end), and no state at all lives between sends. */
 
 #define SEND_HIDDEN (~0ULL)	/* send_id of a send with nothing to show */
 #define SEND_ENTRIES 2
@@ -60,7 +60,7 @@ struct {
 	__type(value, struct pending_fibs);
 } pending_fibs_zero SEC(".maps");
 
-/* Threads whose state is in use: at zero, a syscall exit has nothing to look up. */
+/* Threads whose state is in use: at zero, the end of a send has nothing to look up. */
 __u64 thread_states_live;
 
 /* The raw syscall tracepoint's numbers, set by user space for the host's ABI. */
@@ -97,7 +97,7 @@ static __always_inline struct pt_regs *current_regs(void)
 #define PF_KTHREAD_   0x00200000
 #define PF_IO_WORKER_ 0x00000010
 
-/* A user thread in a syscall: it passes the syscall exit, where its state is dropped. */
+/* A user thread in a syscall: its send ends (send_end), where its state is dropped. */
 static __always_inline bool current_exits_syscall(void)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
@@ -105,7 +105,7 @@ static __always_inline bool current_exits_syscall(void)
 	return !(task->flags & (PF_KTHREAD_ | PF_IO_WORKER_));
 }
 
-/* The current thread's state; with use, marked in use until the syscall exit resets it. */
+/* The current thread's state; with use, marked in use until the send's end resets it. */
 static __always_inline struct thread_state *thread_state(bool use)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
@@ -245,18 +245,16 @@ static __always_inline void pending_fibs_flush(struct thread_state *ts)
 }
 
 /* The send's first selected skb (or lookup) is here: read its request, show it and the route
- * lookups that waited for it. Sets ts->send_id. */
-static __always_inline void send_show(struct thread_state *ts, struct pt_regs *regs, long nr)
+ * lookups that waited for it. sk: the socket of the send's fd. Sets ts->send_id. */
+static __always_inline void send_show(struct thread_state *ts, struct pt_regs *regs, long nr,
+				      struct sock *sk)
 {
 	struct pwhy_send_facts f = {};
 	struct pwhy_event *ev;
 	__u64 umsg = 0, flags;
-	struct sock *sk;
 	__u16 family;
-	int fd;
 
 	ts->send_id = SEND_HIDDEN;
-	fd = PT_REGS_PARM1_SYSCALL(regs);
 	if (nr == cfg_nr_sendto) {		/* sendto(fd, buf, len, flags, addr, addrlen) */
 		flags = PT_REGS_PARM4_SYSCALL(regs);
 	} else if (nr == cfg_nr_sendmsg) {	/* sendmsg(fd, msg, flags) */
@@ -266,7 +264,6 @@ static __always_inline void send_show(struct thread_state *ts, struct pt_regs *r
 		umsg = PT_REGS_PARM2_SYSCALL(regs);
 		flags = PT_REGS_PARM4_SYSCALL(regs);
 	}
-	sk = fd_to_sock(fd);
 	if (!sk)
 		goto out;
 	family = BPF_CORE_READ(sk, __sk_common.skc_family);
@@ -305,11 +302,14 @@ out:
 }
 
 /* The id of the send syscall this thread is in, its request shown first if this is its first
- * selected event; 0 outside a send or when the send has nothing to show. */
-static __always_inline __u64 send_current(void)
+ * selected event; 0 outside a send or when the send has nothing to show. A send starts with an
+ * skb of its own socket: an skb this thread meets in an interrupt (another flow's receive or
+ * transmit completion) does not start one. */
+static __always_inline __u64 send_current(struct sk_buff *skb)
 {
 	struct pt_regs *regs = current_regs();
 	struct thread_state *ts;
+	struct sock *sk = NULL;
 	long nr;
 
 	if (!regs)
@@ -317,12 +317,57 @@ static __always_inline __u64 send_current(void)
 	nr = syscall_nr(regs);
 	if (!is_send_nr(nr) || !current_exits_syscall())
 		return 0;
-	ts = thread_state(true);
-	if (!ts)
-		return 0;
+	ts = thread_state(false);
+	if (!ts || !ts->active || !ts->send_id) {
+		sk = fd_to_sock(PT_REGS_PARM1_SYSCALL(regs));
+		if (!sk || sk != BPF_CORE_READ(skb, sk))
+			return 0;
+		ts = thread_state(true);
+		if (!ts)
+			return 0;
+	}
 	if (!ts->send_id)
-		send_show(ts, regs, nr);
+		send_show(ts, regs, nr, sk);
 	return ts->send_id == SEND_HIDDEN ? 0 : ts->send_id;
+}
+
+/* The send ends (ret: its result): show it when it failed in its route lookups (it made no skb
+ * to select it, the lookups explain the failure), close it when shown, drop the thread's state.
+ * With sendmmsg each message ends on its own. */
+static __always_inline int send_end(long ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct thread_state *ts;
+	struct pwhy_event *ev;
+
+	if (!thread_states_live)
+		return 0;
+	ts = thread_state(false);
+	if (!ts || !ts->active)
+		return 0;
+	if (!ts->send_id && ts->nfibs && ret < 0) {
+		struct pt_regs *regs = current_regs();
+		long nr = regs ? syscall_nr(regs) : -1;
+
+		if (is_send_nr(nr))
+			send_show(ts, regs, nr, fd_to_sock(PT_REGS_PARM1_SYSCALL(regs)));
+	}
+	if (ts->send_id && ts->send_id != SEND_HIDDEN) {
+		ev = event_new(PWHY_EV_SEND_EXIT, PWHY_PROBE_SENDMSG);
+		if (ev) {
+			ev->send_id = ts->send_id;
+			ev->send.ret = ret;
+			event_submit(ev);
+		}
+	}
+	if (ts->nfibs)
+		bpf_map_delete_elem(&pending_fibs, &tid);
+	ts->send_id = 0;
+	ts->nfibs = 0;
+	ts->nentries = 0;
+	ts->active = 0;
+	__sync_fetch_and_add(&thread_states_live, -1);
+	return 0;
 }
 
 #endif

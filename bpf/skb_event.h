@@ -111,7 +111,7 @@ static __always_inline struct pwhy_event *skb_event(struct sk_buff *skb, __u16 k
 	/* before reserving: the send's own events, if this is its first, go first. Only the
 	 * tracepoints do it (they carry the findings on every backend): in the function probes,
 	 * cloned and verified once per function, it would multiply attach time. */
-	send_id = probe == PWHY_PROBE_FUNC ? 0 : send_current();
+	send_id = probe == PWHY_PROBE_FUNC ? 0 : send_current(skb);
 	ev = event_new(kind, probe);
 	if (!ev)
 		return NULL;

@@ -485,43 +485,20 @@ int BPF_PROG(pwhy_fib6, const struct net *net, const struct fib6_result *res,
 	return 0;
 }
 
-/* ------------------------------------------------------------------------- syscall exit */
+/* ------------------------------------------------------------------------ end of a send */
 
-/* The end of a send: its return value when it was shown; the thread's state goes. */
+/* Where a send ends: the socket layer's own tracepoint after the protocol's sendmsg returned
+ * (6.3+), fired by sends only; else the raw syscall exit, which, once attached, sends every
+ * syscall of every task through the kernel's slow exit path (a few percent of a UDP sender's
+ * rate). User space loads one of the two. */
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(pwhy_send_end, struct sock *sk, int ret, int flags)
+{
+	return send_end(ret);
+}
+
 SEC("tp_btf/sys_exit")
 int BPF_PROG(pwhy_sys_exit, struct pt_regs *regs, long ret)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct thread_state *ts;
-	struct pwhy_event *ev;
-
-	if (!thread_states_live)
-		return 0;
-	ts = thread_state(false);
-	if (!ts || !ts->active)
-		return 0;
-	/* a send that failed in its route lookups made no skb to select it: it is shown here,
-	 * with the lookups that explain the failure */
-	if (!ts->send_id && ts->nfibs && ret < 0) {
-		long nr = syscall_nr(regs);
-
-		if (is_send_nr(nr))
-			send_show(ts, regs, nr);
-	}
-	if (ts->send_id && ts->send_id != SEND_HIDDEN) {
-		ev = event_new(PWHY_EV_SEND_EXIT, PWHY_PROBE_SENDMSG);
-		if (ev) {
-			ev->send_id = ts->send_id;
-			ev->send.ret = ret;
-			event_submit(ev);
-		}
-	}
-	if (ts->nfibs)
-		bpf_map_delete_elem(&pending_fibs, &tid);
-	ts->send_id = 0;
-	ts->nfibs = 0;
-	ts->nentries = 0;
-	ts->active = 0;
-	__sync_fetch_and_add(&thread_states_live, -1);
-	return 0;
+	return send_end(ret);
 }

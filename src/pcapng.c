@@ -14,6 +14,8 @@
 #include <string.h>
 #include "pwhy/pcapng.h"
 
+#define PCAPNG_IO_BUF (1 << 20)	/* whole blocks of the file per write */
+
 #define BT_SHB 0x0A0D0D0Au
 #define BT_IDB 0x00000001u
 #define BT_EPB 0x00000006u
@@ -33,6 +35,7 @@ struct pcapng_writer {
 	/* the block being built */
 	unsigned char *buf;
 	size_t len, cap;
+	char *iobuf;		/* the FILE's buffer (glibc ignores a size without one) */
 };
 
 static size_t pad4(size_t n)
@@ -140,7 +143,9 @@ struct pcapng_writer *pcapng_open(const char *path, const char *app)
 		errno = e;
 		return NULL;
 	}
-	setvbuf(w->f, NULL, _IOFBF, 1 << 16);
+	w->iobuf = malloc(PCAPNG_IO_BUF);
+	if (w->iobuf)
+		setvbuf(w->f, w->iobuf, _IOFBF, PCAPNG_IO_BUF);
 	block_begin(w, BT_SHB);
 	put32(w, BYTE_ORDER_MAGIC);
 	put(w, version, sizeof(version));
@@ -209,6 +214,7 @@ int pcapng_close(struct pcapng_writer *w)
 	if (fclose(w->f) && !r)
 		r = -(errno ? errno : EIO);
 	free(w->buf);
+	free(w->iobuf);
 	free(w);
 	return r;
 }

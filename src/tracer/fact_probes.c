@@ -62,7 +62,12 @@ void select_programs(struct tracer *t, const struct btf *btf)
 		const char *name = bpf_program__name(p);
 		bool load = false;
 
-		if (!strncmp(sec, "tp_btf/", 7)) {
+		if (!strcmp(name, "pwhy_sys_exit")) {
+			/* the end of a send where the kernel has no socket-layer tracepoint for it */
+			load = btf_tracepoint_id(btf, "sock_send_length") < 0;
+			if (load)
+				note(t, "sends end at the %s (no %s tracepoint in this kernel)", "syscall exit", "sock_send_length");
+		} else if (!strncmp(sec, "tp_btf/", 7)) {
 			load = btf_tracepoint_id(btf, sec + 7) >= 0;
 			if (!load)
 				note(t, "tracepoint %s not in this kernel, skipped%s", sec + 7, "");

@@ -59,6 +59,18 @@ for sig in INT TERM KILL; do
 	if [ "$attached" -gt "$before" ] && [ "$(progs)" = "$before" ]; then ok "SIG$sig: programs gone ($attached while tracing)"
 	else bad "SIG$sig: $attached while tracing, $(progs) after (before: $before)"; fi
 done
+# A send ends at the socket layer's tracepoint where the kernel has it: the raw syscall exit,
+# once attached, slows every syscall of every task.
+if grep -q ' __traceiter_sock_send_length$' /proc/kallsyms; then want=pwhy_send_end other=pwhy_sys_exit
+else want=pwhy_sys_exit other=pwhy_send_end; fi
+rm -f $WORK/end.err
+"$PWHY" trace --backend "$BACKEND" udp port 9 >/dev/null 2>$WORK/end.err &
+pid=$!
+for _ in $(seq 600); do grep -q "probes attached" $WORK/end.err && break; sleep 0.1; done
+names=$(bpftool prog show 2>/dev/null | grep -oE ' name pwhy_(send_end|sys_exit) ' | sort | uniq -c | tr -s ' ')
+kill -INT $pid; wait $pid 2>/dev/null
+if grep -q " $want " <<<"$names" && ! grep -q " $other " <<<"$names"; then ok "the end of a send: $want, not $other"
+else bad "the end of a send: want $want only, loaded: '${names}'"; fi
 # The verifier's walk decides start-up time and, past a million instructions, whether a kernel
 # takes the programs at all: every backend's programs (the filter spliced in, packet copies,
 # route explanations: the longest variant) stay far below that. 6.1 once walked 890k.
