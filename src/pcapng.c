@@ -157,6 +157,7 @@ struct pcapng_writer *pcapng_open(const char *path, const char *app)
 	if (e) {
 		fclose(w->f);
 		free(w->buf);
+		free(w->iobuf);
 		free(w);
 		errno = -e;
 		return NULL;
