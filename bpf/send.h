@@ -260,7 +260,8 @@ static __always_inline void send_show(struct thread_state *ts, struct pt_regs *r
 	} else if (nr == cfg_nr_sendmsg) {	/* sendmsg(fd, msg, flags) */
 		umsg = PT_REGS_PARM2_SYSCALL(regs);
 		flags = PT_REGS_PARM3_SYSCALL(regs);
-	} else {	/* sendmmsg(fd, msgvec, vlen, flags): the first mmsghdr starts with its msghdr */
+	} else {	/* sendmmsg(fd, msgvec, vlen, flags): the first mmsghdr starts with its msghdr;
+			 * its request stands for every message of the batch */
 		umsg = PT_REGS_PARM2_SYSCALL(regs);
 		flags = PT_REGS_PARM4_SYSCALL(regs);
 	}

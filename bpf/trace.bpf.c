@@ -340,6 +340,10 @@ static __always_inline bool fib_unwanted(__u32 oif)
 	return !ts || !ts->active || (!ts->nfibs && !ts->send_id);
 }
 
+/* Known limit: a lookup with an oif that runs in an interrupt on a sending thread just after its
+ * send ended (a TCP reset, an ICMP error in a VRF) starts a state that waits for the thread's
+ * next send; a tracepoint program cannot cheaply tell the interrupt from the task on all the
+ * kernels pwhy runs on. */
 static __always_inline struct pending_fib *fib_record_begin(struct thread_state **tsp, __u32 oif)
 {
 	struct thread_state *ts;
