@@ -66,7 +66,8 @@ void select_programs(struct tracer *t, const struct btf *btf)
 			/* the end of a send where the kernel has no socket-layer tracepoint for it */
 			load = btf_tracepoint_id(btf, "sock_send_length") < 0;
 			if (load)
-				note(t, "sends end at the %s (no %s tracepoint in this kernel)", "syscall exit", "sock_send_length");
+				note(t, "sends end at the %s (no %s tracepoint in this kernel)",
+				     "syscall exit", "sock_send_length");
 		} else if (!strncmp(sec, "tp_btf/", 7)) {
 			load = btf_tracepoint_id(btf, sec + 7) >= 0;
 			if (!load)
