@@ -36,4 +36,25 @@ static __noinline int pwhy_filter_l3(__u64 pkt, __u32 len, __u32 wirelen, const 
 	return r;
 }
 
+/* The same for an inline body (pwhy_filter_translate_inline): each call is replaced by the
+ * filter itself, with no call and no frame of its own, where the kernel lets a probe load
+ * packet bytes from skb->head directly (see PWHY_CFG_FILTER_INLINE). pkt must be that pointer. */
+static __noinline int pwhy_filter_inline_l2(const void *pkt, __u32 len, __u32 wirelen)
+{
+	volatile __u32 magic = PWHY_FILTER_MAGIC_INLINE_L2;
+	int r;
+
+	asm volatile("%[r] = 0" : [r] "=r"(r) : "r"(pkt), "r"(len), "r"(wirelen), "r"(magic));
+	return r;
+}
+
+static __noinline int pwhy_filter_inline_l3(const void *pkt, __u32 len, __u32 wirelen)
+{
+	volatile __u32 magic = PWHY_FILTER_MAGIC_INLINE_L3;
+	int r;
+
+	asm volatile("%[r] = 0" : [r] "=r"(r) : "r"(pkt), "r"(len), "r"(wirelen), "r"(magic));
+	return r;
+}
+
 #endif

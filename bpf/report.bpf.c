@@ -197,7 +197,7 @@ int BPF_PROG(report_kfree_skb, struct sk_buff *skb, void *location, enum skb_dro
 
 	if (!skb)
 		return 0;
-	dev = skb->dev;
+	dev = skb_dev(skb, true);
 	netns = skb_netns_load(skb, true);
 	if (cfg_filter_netns && netns != cfg_filter_netns)
 		return 0;

@@ -218,9 +218,19 @@ static __always_inline bool skb_tuple_from_copy(__u16 proto, const struct skb_vi
 	return true;	/* not IP: nothing more to read */
 }
 
-static __always_inline __u32 skb_netns_load(struct sk_buff *skb, bool direct)
+/* skb->dev, or NULL where the field holds something else: UDP keeps its receive-queue scratch
+ * there (dev_scratch) from enqueue to free. Only a kernel address is followed: a plain load
+ * through anything else faults, which a probe survives but pays for with microseconds. */
+static __always_inline struct net_device *skb_dev(struct sk_buff *skb, bool direct)
 {
 	struct net_device *dev = KRD(direct, skb, dev);
+
+	return (__u64)dev >= 0xff00000000000000ULL ? dev : NULL;
+}
+
+static __always_inline __u32 skb_netns_load(struct sk_buff *skb, bool direct)
+{
+	struct net_device *dev = skb_dev(skb, direct);
 	struct sock *sk;
 	struct net *net;
 

@@ -38,17 +38,41 @@ static __always_inline void pkt_snap(struct sk_buff *skb, struct pkt_copy *c, bo
 	c->n = n;
 }
 
+/* Run the inline pcap filter on a BTF-typed skb. skb->head is then a pointer the filter may load
+ * from (PWHY_CFG_FILTER_INLINE is set only where the kernel says so); it must reach the filter
+ * in a register, never through map memory, where it would turn into a number. */
+static __always_inline int skb_filter_inline(struct sk_buff *skb)
+{
+	unsigned char *head = skb->head, *pkt;
+	__u16 mac = skb->mac_header, nh = skb->network_header, start;
+	__u32 tail = skb->tail, len, wirelen;
+	bool l2 = mac != MAC_UNSET && mac < nh && nh - mac >= 14;
+
+	start = l2 ? mac : nh;
+	pkt = head + start;
+	len = tail > start ? tail - start : 0;
+	wirelen = skb->len + (skb->data - pkt);
+	return l2 ? pwhy_filter_inline_l2(pkt, len, wirelen) : pwhy_filter_inline_l3(pkt, len, wirelen);
+}
+
+static __always_inline bool is_self(void)
+{
+	return cfg_self_tgid && (bpf_get_current_pid_tgid() >> 32) == cfg_self_tgid;
+}
+
 /* Does this skb interest us? Tracked skbs (and clones of them) always do; others must pass
- * the filters, cheapest first: the packet is read only for the pcap filter, last. Returns
- * 2 when it left the packet's copy in c, 1 when selected without one, 0 when not selected. */
+ * the filters, cheapest first, the pcap filter last; pwhy's own skbs never do (asked last: a
+ * helper call). Returns 2 when it left the packet's copy in c, 1 when selected without one,
+ * 0 when not selected. */
 static __always_inline int skb_selected(struct sk_buff *skb, struct pkt_copy *c, bool direct,
 					__u64 *clone_of)
 {
-	int match;
+	int match, sel = 1;
 
 	if (!(cfg_flags & PWHY_CFG_FILTER_ACTIVE) && !cfg_filter_netns && !cfg_filter_mark_mask &&
 	    !cfg_filter_ifindex)
-		return 1;
+		return !is_self();
+	/* pwhy's own skbs are never tracked */
 	if ((cfg_flags & PWHY_CFG_TRACK_SKB) &&
 	    track_check(skb, (__u64)KRD(direct, skb, head), direct, clone_of))
 		return 1;
@@ -57,25 +81,28 @@ static __always_inline int skb_selected(struct sk_buff *skb, struct pkt_copy *c,
 	if (cfg_filter_mark_mask && (KRD(direct, skb, mark) & cfg_filter_mark_mask) != cfg_filter_mark)
 		return 0;
 	if (cfg_filter_ifindex) {
-		struct net_device *dev = KRD(direct, skb, dev);
+		struct net_device *dev = skb_dev(skb, direct);
 
 		if (!dev || KRD(direct, dev, ifindex) != cfg_filter_ifindex)
 			return 0;
 	}
-	if (!(cfg_flags & PWHY_CFG_FILTER_ACTIVE)) {
-		if (cfg_flags & PWHY_CFG_TRACK_SKB)
-			track_add(skb, (__u64)KRD(direct, skb, head), 0);
-		return 1;
+	if ((cfg_flags & PWHY_CFG_FILTER_INLINE) && direct) {
+		/* the filter loads the few bytes it tests; the copy waits for a match */
+		match = skb_filter_inline(skb);
+	} else if (cfg_flags & PWHY_CFG_FILTER_ACTIVE) {
+		/* one helper call for the bytes the filter reads most, not one per load */
+		pkt_snap(skb, c, direct);
+		match = c->v.l2 ? pwhy_filter_l2(c->v.pkt, c->v.len, c->v.wirelen, c->b, c->n)
+				: pwhy_filter_l3(c->v.pkt, c->v.len, c->v.wirelen, c->b, c->n);
+		sel = 2;
+	} else {
+		match = 1;
 	}
-	/* one helper call for the bytes the filter reads most, not one per load */
-	pkt_snap(skb, c, direct);
-	match = c->v.l2 ? pwhy_filter_l2(c->v.pkt, c->v.len, c->v.wirelen, c->b, c->n)
-			: pwhy_filter_l3(c->v.pkt, c->v.len, c->v.wirelen, c->b, c->n);
-	if (!match)
+	if (!match || is_self())
 		return 0;
 	if (cfg_flags & PWHY_CFG_TRACK_SKB)
-		track_add(skb, c->v.head, 0);
-	return 2;
+		track_add(skb, sel == 2 ? c->v.head : (__u64)KRD(direct, skb, head), 0);
+	return sel;
 }
 
 static __always_inline void untrack(struct sk_buff *skb)
@@ -97,8 +124,6 @@ static __always_inline struct pwhy_event *skb_event(struct sk_buff *skb, __u16 k
 	int sel;
 
 	*selected = 0;
-	if (cfg_self_tgid && (bpf_get_current_pid_tgid() >> 32) == cfg_self_tgid)
-		return NULL;
 	c = bpf_map_lookup_elem(&pkt_scratch, &zero);
 	if (!c)
 		return NULL;
@@ -116,23 +141,26 @@ static __always_inline struct pwhy_event *skb_event(struct sk_buff *skb, __u16 k
 	if (!ev)
 		return NULL;
 	ev->send_id = send_id;
-	/* Filling the event reads through helpers even where plain loads would do: they make
-	 * the verifier's walk of this part several times longer (start-up time). */
+	/* plain loads where the skb is BTF-typed: a helper read is a call and a return, which
+	 * retpolines and return thunks make dear; skb_dev() keeps them off UDP's scratch */
 	ev->skb = (__u64)skb;
 	ev->clone_of = clone_of;
 	ev->func_ip = func_ip;
-	ev->len = BPF_CORE_READ(skb, len);
-	ev->mark = BPF_CORE_READ(skb, mark);
-	ev->netns = skb_netns(skb);
-	dev = BPF_CORE_READ(skb, dev);
+	ev->len = KRD(direct, skb, len);
+	ev->mark = KRD(direct, skb, mark);
+	ev->netns = skb_netns_load(skb, direct);
+	dev = skb_dev(skb, direct);
 	if (dev) {
-		ev->ifindex = BPF_CORE_READ(dev, ifindex);
-		bpf_probe_read_kernel_str(ev->ifname, sizeof(ev->ifname), dev->name);
+		ev->ifindex = KRD(direct, dev, ifindex);
+		if (direct)
+			__builtin_memcpy(ev->ifname, dev->name, sizeof(ev->ifname));
+		else
+			bpf_probe_read_kernel_str(ev->ifname, sizeof(ev->ifname), dev->name);
 	}
 	ev->pkt_l2 = c->v.l2;
 	n = c->n;
 	/* the tuple from the copy; from the skb when its headers are not all in the copy */
-	if (!skb_tuple_from_copy(bpf_ntohs(BPF_CORE_READ(skb, protocol)), &c->v, c->b, n,
+	if (!skb_tuple_from_copy(bpf_ntohs(KRD(direct, skb, protocol)), &c->v, c->b, n,
 				 &ev->tuple, &ev->eth_proto)) {
 		__builtin_memset(&ev->tuple, 0, sizeof(ev->tuple));
 		ev->eth_proto = skb_tuple(skb, &c->v, &ev->tuple);

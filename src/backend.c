@@ -108,6 +108,36 @@ static void probe_kprobes(struct backend_caps *c)
 	close(fd);
 }
 
+/* Does a load of skb->head in a tp_btf program give a pointer the program may load from (the
+ * 6.17 verifier's untrusted read-only memory), rather than a number? */
+static bool probe_pkt_loads(void)
+{
+	struct btf *btf = pwhy_vmlinux_btf();
+	LIBBPF_OPTS(bpf_prog_load_opts, o, .expected_attach_type = BPF_TRACE_RAW_TP);
+	long head = btf ? btf_struct_member_offset(btf, "sk_buff", "head") : -1;
+	int tp = btf ? btf_tracepoint_id(btf, "netif_receive_skb") : -1;
+	struct bpf_insn prog[] = {
+		/* r1 = ctx[0] (the skb); r1 = skb->head; r0 = *(u8 *)(r1 + 13) */
+		{ .code = BPF_LDX | BPF_MEM | BPF_DW, .dst_reg = BPF_REG_1, .src_reg = BPF_REG_1 },
+		{ .code = BPF_LDX | BPF_MEM | BPF_DW, .dst_reg = BPF_REG_1, .src_reg = BPF_REG_1,
+		  .off = (__s16)head },
+		{ .code = BPF_LDX | BPF_MEM | BPF_B, .dst_reg = BPF_REG_0, .src_reg = BPF_REG_1,
+		  .off = 13 },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	int fd;
+
+	if (head < 0 || head > 0x7fff || tp < 0)
+		return false;
+	o.attach_btf_id = tp;
+	fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "pwhy_probe", "GPL", prog, 5, &o);
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
 const struct backend_caps *backend_probe(void)
 {
 	static struct backend_caps caps;
@@ -119,6 +149,7 @@ const struct backend_caps *backend_probe(void)
 	caps.fentry_err = probe_fentry();
 	caps.fentry = caps.fentry_err == 0;
 	probe_kprobes(&caps);
+	caps.pkt_loads = probe_pkt_loads();
 	return &caps;
 }
 

@@ -198,3 +198,36 @@ int btf_func_id(const struct btf *btf, const char *func)
 {
 	return btf__find_by_name_kind(btf, func, BTF_KIND_FUNC);
 }
+
+/* byte offset of member `name` in the struct or union `id`, looking into anonymous members */
+static long member_offset(const struct btf *btf, __u32 id, const char *name)
+{
+	const struct btf_type *t = btf__type_by_id(btf, id);
+	const struct btf_member *m;
+
+	if (!t || (!btf_is_struct(t) && !btf_is_union(t)))
+		return -ENOENT;
+	m = btf_members(t);
+	for (int i = 0; i < btf_vlen(t); i++, m++) {
+		const char *mn = btf__name_by_offset(btf, m->name_off);
+		long inner;
+
+		if (mn && !strcmp(mn, name))
+			return btf_member_bit_offset(t, i) / 8;
+		if (mn && *mn)
+			continue;
+		inner = member_offset(btf, btf__resolve_type(btf, m->type), name);
+		if (inner >= 0)
+			return btf_member_bit_offset(t, i) / 8 + inner;
+	}
+	return -ENOENT;
+}
+
+long btf_struct_member_offset(const struct btf *btf, const char *type, const char *member)
+{
+	int id = btf__find_by_name_kind(btf, type, BTF_KIND_STRUCT);
+
+	if (id < 0)
+		return -ENOENT;
+	return member_offset(btf, id, member);
+}

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,15 +25,20 @@ _Static_assert(sizeof(struct sock_filter) == sizeof(struct pcap_bpf_insn), "cBPF
 
 #define HELPER_PROBE_READ_KERNEL 113 /* BPF_FUNC_probe_read_kernel */
 
-/* Register allocation of the generated code. */
+/* Register allocation of the generated code: the subprogram's (below), or the inline body's,
+ * which may only use R0-R5 (see struct emitter). */
 enum {
 	R0, R1, R2, R3, R4, R5,
-	R_PKT = 6,  /* packet address (scalar) */
-	R_A = 7,    /* cBPF accumulator, always a zero-extended u32 */
-	R_X = 8,    /* cBPF index register, always a zero-extended u32 */
-	R_LEN = 9,  /* readable bytes (caplen), zero-extended u32 */
+	SUB_PKT = 6,  /* packet address (scalar) */
+	SUB_A = 7,    /* cBPF accumulator, always a zero-extended u32 */
+	SUB_X = 8,    /* cBPF index register, always a zero-extended u32 */
+	SUB_LEN = 9,  /* readable bytes (caplen), zero-extended u32 */
 	R_FP = 10,
 };
+#define R_PKT (e->r_pkt)
+#define R_A   (e->r_a)
+#define R_X   (e->r_x)
+#define R_LEN (e->r_len)
 
 /* Stack layout (offsets from the frame pointer). */
 #define SLOT_LOAD    (-8)
@@ -43,7 +49,8 @@ enum {
 #define MEMWORDS     16
 _Static_assert(SLOT_MEM(MEMWORDS) <= SLOT_COPYLEN, "stack layout");
 
-#define TARGET_RET0 SIZE_MAX /* fixup target: the shared "return 0" tail */
+#define TARGET_RET0 SIZE_MAX       /* fixup target: the shared "return 0" tail */
+#define TARGET_END  (SIZE_MAX - 1) /* fixup target: just past the inline body */
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -355,6 +362,10 @@ struct emitter {
 	size_t nfix, capfix;
 	int nomem;
 	int ret0_used;
+	/* inline body: R1 an untrusted pointer, loads are plain, no stack, no call, "return" is a
+	 * jump past the end; A in R0, X in R4, caplen in R2, wire length in R3, R5 scratch */
+	int inline_body;
+	uint8_t r_pkt, r_a, r_x, r_len;
 };
 
 static void emit(struct emitter *e, uint8_t code, uint8_t dst, uint8_t src, int16_t off,
@@ -444,11 +455,57 @@ static void patch_local(struct emitter *e, size_t at)
  * bounds checks against the constant PWHY_FILTER_COPY_MAX are what lets the verifier accept
  * the variable offset of indirect loads. Other bytes are read with bpf_probe_read_kernel.
  */
+/*
+ * The same in an inline body: R_PKT is a pointer the verifier lets us load from at any offset,
+ * each load being one the kernel makes fault-tolerant, so only caplen needs checking. R5 is the
+ * only scratch register.
+ */
+static void emit_pkt_load_inline(struct emitter *e, int size, uint32_t k, int ind, uint8_t dst)
+{
+	uint8_t bsz = size == 4 ? BPF_W : size == 2 ? BPF_H : BPF_B;
+	int16_t off = k <= INT16_MAX ? (int16_t)k : 0;
+
+	if (!ind) {
+		/* k < 2^31 (checked), so k + size fits a u32 and k fits the s32 immediate */
+		emit_jump(e, BPF_JMP32 | BPF_JLT | BPF_K, R_LEN, 0, (int32_t)(k + (uint32_t)size),
+			  TARGET_RET0);
+		if (!off && k) {
+			MOV64_REG(R5, R_PKT);
+			ALU64_IMM(BPF_ADD, R5, (int32_t)k);
+			LDX_MEM(bsz, dst, R5, 0);
+		} else {
+			LDX_MEM(bsz, dst, R_PKT, off);
+		}
+	} else {
+		/* X + k + size in 64 bits (k zero-extended: no wrap) within caplen */
+		MOV32_IMM(R5, k);
+		ALU64_REG(BPF_ADD, R5, R_X);
+		ALU64_IMM(BPF_ADD, R5, size);
+		emit_jump(e, BPF_JMP | BPF_JGT | BPF_X, R5, R_LEN, 0, TARGET_RET0);
+		/* then the pointer plus X plus k: a scalar plus a pointer would not be one */
+		MOV64_REG(R5, R_PKT);
+		ALU64_REG(BPF_ADD, R5, R_X);
+		if (!off && k > INT32_MAX) {
+			ALU64_IMM(BPF_ADD, R5, INT32_MAX);
+			ALU64_IMM(BPF_ADD, R5, (int32_t)(k - INT32_MAX));
+		} else if (!off && k) {
+			ALU64_IMM(BPF_ADD, R5, (int32_t)k);
+		}
+		LDX_MEM(bsz, dst, R5, off);
+	}
+	if (size > 1)
+		emit(e, BPF_ALU | BPF_END | BPF_TO_BE, dst, 0, 0, size * 8);
+}
+
 static void emit_pkt_load(struct emitter *e, int size, uint32_t k, int ind, uint8_t dst)
 {
 	uint8_t bsz = size == 4 ? BPF_W : size == 2 ? BPF_H : BPF_B;
 	size_t to_slow[3], nslow = 0, to_done = SIZE_MAX;
 
+	if (e->inline_body) {
+		emit_pkt_load_inline(e, size, k, ind, dst);
+		return;
+	}
 	/* fast path: from the copy */
 	if (!ind && k + (uint64_t)size <= PWHY_FILTER_COPY_MAX) {
 		LDX_MEM(BPF_W, R1, R_FP, SLOT_COPYLEN);
@@ -537,7 +594,10 @@ static void emit_one(struct emitter *e, const struct sock_filter *ins, size_t i)
 			MOV32_REG(R0, R_A);
 		else
 			MOV32_IMM(R0, k);
-		EXIT();
+		if (e->inline_body)
+			emit_jump(e, BPF_JMP | BPF_JA, 0, 0, 0, TARGET_END);
+		else
+			EXIT();
 		return;
 
 	case BPF_LD:
@@ -550,7 +610,10 @@ static void emit_one(struct emitter *e, const struct sock_filter *ins, size_t i)
 			MOV32_IMM(dst, k);
 			return;
 		case BPF_LEN:
-			LDX_MEM(BPF_W, dst, R_FP, SLOT_WIRELEN);
+			if (e->inline_body)
+				MOV32_REG(dst, R3);
+			else
+				LDX_MEM(BPF_W, dst, R_FP, SLOT_WIRELEN);
 			return;
 		case BPF_MEM:
 			LDX_MEM(BPF_W, dst, R_FP, SLOT_MEM(k));
@@ -640,10 +703,22 @@ static void emit_one(struct emitter *e, const struct sock_filter *ins, size_t i)
 	}
 }
 
-int pwhy_filter_translate(const struct sock_filter *cbpf, size_t n, struct bpf_insn **out,
-			  size_t *out_n, char *err, size_t errlen)
+static bool uses_scratch(const struct sock_filter *cbpf, size_t n)
 {
-	struct emitter em = { 0 }, *e = &em;
+	for (size_t i = 0; i < n; i++) {
+		uint16_t c = cbpf[i].code;
+
+		if (BPF_CLASS(c) == BPF_ST || BPF_CLASS(c) == BPF_STX ||
+		    ((BPF_CLASS(c) == BPF_LD || BPF_CLASS(c) == BPF_LDX) && BPF_MODE(c) == BPF_MEM))
+			return true;
+	}
+	return false;
+}
+
+static int translate(const struct sock_filter *cbpf, size_t n, bool inline_body,
+		     struct bpf_insn **out, size_t *out_n, char *err, size_t errlen)
+{
+	struct emitter em = { .inline_body = inline_body }, *e = &em;
 	unsigned char *reach = NULL;
 	size_t *map = NULL, ret0 = 0, i;
 	unsigned mem_read;
@@ -654,6 +729,10 @@ int pwhy_filter_translate(const struct sock_filter *cbpf, size_t n, struct bpf_i
 	if (!cbpf || n == 0) {
 		set_err(err, errlen, "cBPF program is empty");
 		return -EINVAL;
+	}
+	if (inline_body && uses_scratch(cbpf, n)) {
+		set_err(err, errlen, "scratch memory (M[]) has no place in an inline filter");
+		return -EOPNOTSUPP;
 	}
 	reach = calloc(n, 1);
 	map = calloc(n, sizeof(*map));
@@ -666,17 +745,28 @@ int pwhy_filter_translate(const struct sock_filter *cbpf, size_t n, struct bpf_i
 	if (ret)
 		goto out;
 
-	/* Prologue: move the arguments to callee-saved registers, zero A, X and read M[]. */
-	MOV64_REG(R_PKT, R1);
-	MOV32_REG(R_LEN, R2);
-	MOV32_IMM(R_A, 0);
-	MOV32_IMM(R_X, 0);
-	STX_MEM(BPF_W, R_FP, R3, SLOT_WIRELEN);
-	STX_MEM(BPF_DW, R_FP, R4, SLOT_COPY);
-	/* the copy never counts for more than caplen */
-	emit(e, BPF_JMP32 | BPF_JLE | BPF_X, R5, R_LEN, 1, 0);
-	MOV32_REG(R5, R_LEN);
-	STX_MEM(BPF_W, R_FP, R5, SLOT_COPYLEN);
+	if (inline_body) {
+		/* R1 (packet), R2 (caplen) and R3 (wire length) stay where they came */
+		e->r_pkt = R1, e->r_len = R2, e->r_a = R0, e->r_x = R4;
+		MOV32_REG(R2, R2);
+		MOV32_REG(R3, R3);
+		MOV32_IMM(R_A, 0);
+		MOV32_IMM(R_X, 0);
+	} else {
+		e->r_pkt = SUB_PKT, e->r_len = SUB_LEN, e->r_a = SUB_A, e->r_x = SUB_X;
+		/* Prologue: arguments to callee-saved registers and the stack, A = X = 0, M[]
+		 * that is read zeroed. */
+		MOV64_REG(R_PKT, R1);
+		MOV32_REG(R_LEN, R2);
+		MOV32_IMM(R_A, 0);
+		MOV32_IMM(R_X, 0);
+		STX_MEM(BPF_W, R_FP, R3, SLOT_WIRELEN);
+		STX_MEM(BPF_DW, R_FP, R4, SLOT_COPY);
+		/* the copy never counts for more than caplen */
+		emit(e, BPF_JMP32 | BPF_JLE | BPF_X, R5, R_LEN, 1, 0);
+		MOV32_REG(R5, R_LEN);
+		STX_MEM(BPF_W, R_FP, R5, SLOT_COPYLEN);
+	}
 	for (i = 0; i < MEMWORDS; i++)
 		if (mem_read & (1u << i))
 			ST_MEM(BPF_W, R_FP, SLOT_MEM(i), 0);
@@ -689,7 +779,8 @@ int pwhy_filter_translate(const struct sock_filter *cbpf, size_t n, struct bpf_i
 	if (e->ret0_used) {
 		ret0 = e->n;
 		MOV32_IMM(R0, 0);
-		EXIT();
+		if (!inline_body)
+			EXIT();
 	}
 	if (e->nomem) {
 		ret = -ENOMEM;
@@ -698,7 +789,8 @@ int pwhy_filter_translate(const struct sock_filter *cbpf, size_t n, struct bpf_i
 	}
 	for (i = 0; i < e->nfix; i++) {
 		size_t at = e->fix[i].at;
-		size_t to = e->fix[i].target == TARGET_RET0 ? ret0 : map[e->fix[i].target];
+		size_t tg = e->fix[i].target;
+		size_t to = tg == TARGET_RET0 ? ret0 : tg == TARGET_END ? e->n : map[tg];
 		long off = (long)to - (long)at - 1;
 
 		if (off > INT16_MAX || off < 0) {
@@ -719,6 +811,18 @@ out:
 	free(reach);
 	free(map);
 	return ret;
+}
+
+int pwhy_filter_translate(const struct sock_filter *cbpf, size_t n, struct bpf_insn **out,
+			  size_t *out_n, char *err, size_t errlen)
+{
+	return translate(cbpf, n, false, out, out_n, err, errlen);
+}
+
+int pwhy_filter_translate_inline(const struct sock_filter *cbpf, size_t n, struct bpf_insn **out,
+				 size_t *out_n, char *err, size_t errlen)
+{
+	return translate(cbpf, n, true, out, out_n, err, errlen);
 }
 
 int pwhy_filter_build(const char *expr, int dlt, struct bpf_insn **out, size_t *out_n,

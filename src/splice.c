@@ -2,6 +2,7 @@
 /* Splicing the pcap filter into a probe. libbpf has appended every subprogram to the program by
  * the time it is loaded, so the stub is a contiguous range that starts at a call target. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "pwhy/splice.h"
@@ -107,6 +108,96 @@ int splice_stub(const struct bpf_insn *insns, size_t n, __u32 magic,
 		if (is_ld_imm64(old))
 			i++;
 	}
+	*out = res;
+	*out_n = total;
+	return 0;
+}
+
+static bool is_jump(const struct bpf_insn *i)
+{
+	__u8 cls = BPF_CLASS(i->code), op = BPF_OP(i->code);
+
+	return (cls == BPF_JMP || cls == BPF_JMP32) && op != BPF_CALL && op != BPF_EXIT;
+}
+
+/* a 32-bit jump always (gotol) keeps its offset in imm */
+static bool is_long_ja(const struct bpf_insn *i)
+{
+	return i->code == (BPF_JMP32 | BPF_JA);
+}
+
+int splice_inline(const struct bpf_insn *insns, size_t n, __u32 magic,
+		  const struct bpf_insn *body, size_t body_n,
+		  struct bpf_insn **out, size_t *out_n)
+{
+	long m = find_marker(insns, n, magic);
+	size_t s, e, total = 0, *map;
+	struct bpf_insn *res;
+
+	if (m < 0)
+		return -ENOENT;
+	subprog_bounds(insns, n, m, &s, &e);
+	map = calloc(n + 1, sizeof(*map));
+	if (!map)
+		return -ENOMEM;
+	/* where each old instruction goes; a call of the stub becomes the body's first */
+	for (size_t i = 0; i < n; i++) {
+		const struct bpf_insn *in = &insns[i];
+
+		map[i] = total;
+		if (i >= s && i < e)
+			continue;
+		if (is_subprog_ref(in) && (long)i + in->imm + 1 == (long)s) {
+			if (is_ld_imm64(in)) {
+				free(map);
+				return -EINVAL;
+			}
+			total += body_n;
+			continue;
+		}
+		total++;
+	}
+	map[n] = total;
+	res = calloc(total ? total : 1, sizeof(*res));
+	if (!res) {
+		free(map);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct bpf_insn *in = &insns[i];
+		struct bpf_insn *o = &res[map[i]];
+		long t, d;
+
+		if (i >= s && i < e)
+			continue;
+		if (is_subprog_ref(in) && (long)i + in->imm + 1 == (long)s) {
+			memcpy(o, body, body_n * sizeof(*o));
+			continue;
+		}
+		*o = *in;
+		if (is_jump(in) || is_subprog_ref(in)) {
+			bool in_imm = is_long_ja(in) || is_subprog_ref(in);
+
+			t = (long)i + (in_imm ? in->imm : in->off) + 1;
+			/* nothing but calls may lead into the stub */
+			if (t < 0 || t > (long)n || (t >= (long)s && t < (long)e)) {
+				free(res);
+				free(map);
+				return -EINVAL;
+			}
+			d = (long)map[t] - (long)map[i] - 1;
+			if (in_imm ? (d < INT32_MIN || d > INT32_MAX) : (d < INT16_MIN || d > INT16_MAX)) {
+				free(res);
+				free(map);
+				return -E2BIG;
+			}
+			if (in_imm)
+				o->imm = (__s32)d;
+			else
+				o->off = (__s16)d;
+		}
+	}
+	free(map);
 	*out = res;
 	*out_n = total;
 	return 0;

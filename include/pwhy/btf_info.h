@@ -32,5 +32,7 @@ int btf_for_each_skb_func(const struct btf *btf, int max_pos, btf_skb_func_cb cb
 int btf_tracepoint_id(const struct btf *btf, const char *tp);
 /* BTF id of a function, or -ENOENT. */
 int btf_func_id(const struct btf *btf, const char *func);
+/* Byte offset of a member of a struct (anonymous unions and structs looked into), or -ENOENT. */
+long btf_struct_member_offset(const struct btf *btf, const char *type, const char *member);
 
 #endif

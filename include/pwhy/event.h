@@ -187,6 +187,7 @@ enum pwhy_counter {
 #define PWHY_CFG_PATH_EVENTS     (1u << 2)	/* emit PATH events (off in report-only mode) */
 #define PWHY_CFG_COPY_PKT        (1u << 3)
 #define PWHY_CFG_EXPLAIN_ROUTE   (1u << 4)	/* record every send's route lookups */
+#define PWHY_CFG_FILTER_INLINE   (1u << 5)	/* BTF-typed probes run the inline pcap filter */
 #define PWHY_CFG_OUTPUT_STACK    (1u << 16)	/* stack id per skb event */
 #define PWHY_CFG_OUTPUT_CALLER   (1u << 17)	/* caller per skb event */
 #define PWHY_CFG_OUTPUT_SKB      (1u << 18)	/* an skb dump record after each skb event */

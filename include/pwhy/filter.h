@@ -92,6 +92,21 @@ int pwhy_filter_translate(const struct sock_filter *cbpf, size_t n, struct bpf_i
 			  size_t *out_n, char *err, size_t errlen);
 
 /*
+ * The same as a body to put in place of a call (see splice_inline()), for kernels whose verifier
+ * gives a load of a pointer-to-byte field (skb->head) an untrusted read-only pointer that may be
+ * loaded from at any offset (6.17+): no call, no stack, only R0-R5.
+ *   R1  such a pointer to the first packet byte; every load is a plain load from it, which the
+ *       kernel makes fault-tolerant, checked against R2 only.
+ *   R2  caplen, R3 wire length (u32; zero-extended on entry);
+ *   R0  at the end: 0 = no match. R1-R5 are clobbered; R6-R10 and the stack are untouched.
+ * A "return" jumps just past the last instruction, where the caller's code goes on.
+ * Programs that use scratch memory M[] are refused with -EOPNOTSUPP (the caller's frame is not
+ * ours to use); the caller then keeps the subprogram.
+ */
+int pwhy_filter_translate_inline(const struct sock_filter *cbpf, size_t n, struct bpf_insn **out,
+				 size_t *out_n, char *err, size_t errlen);
+
+/*
  * Where libpcap's error `pcap_msg` for `expr` lies: the byte offset of the offending token (its
  * length in *toklen), strlen(expr) with *toklen 0 when the expression ends too early, or -1 when
  * it cannot be told. Used by pwhy_filter_compile() to add "at column N ('token')".

@@ -15,4 +15,13 @@ bool splice_has_stub(const struct bpf_insn *insns, size_t n, __u32 magic);
 int splice_stub(const struct bpf_insn *insns, size_t n, __u32 magic,
 		const struct bpf_insn *body, size_t body_n,
 		struct bpf_insn **out, size_t *out_n);
+
+/* New instruction array (malloc'ed) where every call of the stub subprogram marked by magic is
+ * replaced by body, which must end by falling through (no exit) and use no register past R5
+ * and no stack, and the stub itself is removed; every jump, call and callback reference that
+ * crosses a changed place is re-aimed. Returns 0, -ENOENT when there is no stub, -EINVAL when
+ * the stub is referenced other than by calls, -E2BIG when an offset overflows. */
+int splice_inline(const struct bpf_insn *insns, size_t n, __u32 magic,
+		  const struct bpf_insn *body, size_t body_n,
+		  struct bpf_insn **out, size_t *out_n);
 #endif

@@ -21,6 +21,9 @@ struct backend_caps {
 	bool fentry;		int fentry_err;
 	bool kprobe;		int kprobe_err;
 	bool kprobe_multi;	int kprobe_multi_err;
+	/* a probe with a BTF-typed skb may load packet bytes through skb->head (6.17+): the pcap
+	 * filter then runs inline (filter.h, pwhy_filter_translate_inline) */
+	bool pkt_loads;
 };
 
 const char *backend_name(enum pwhy_backend b);

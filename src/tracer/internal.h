@@ -28,6 +28,9 @@ struct tracer {
 	struct func_list funcs;
 	struct bpf_insn *filter_l2, *filter_l3;
 	size_t filter_l2_n, filter_l3_n;
+	/* the same filters as inline bodies (PWHY_CFG_FILTER_INLINE), where the kernel allows */
+	struct bpf_insn *inline_l2, *inline_l3;
+	size_t inline_l2_n, inline_l3_n;
 	int fds[MAX_FDS];	/* cloned programs, links, perf events */
 	int nfds;
 	pthread_mutex_t lock;	/* fds and the counts below, taken by attach workers */

@@ -19,10 +19,13 @@ static const struct bpf_insn reject_all[] = {
 	{ .code = BPF_JMP | BPF_EXIT },
 };
 
-static int compile_one(const char *expr, int dlt, struct bpf_insn **out, size_t *n, char *err,
-		       size_t errlen)
+/* Compile for one link type: the subprogram body, and the inline body when want_inline (left
+ * NULL when the expression needs what an inline body cannot have). */
+static int compile_one(const char *expr, int dlt, bool want_inline, struct bpf_insn **out,
+		       size_t *n, struct bpf_insn **inl, size_t *inl_n, char *err, size_t errlen)
 {
 	struct sock_filter *cbpf = NULL;
+	char ierr[256];
 	size_t cn = 0;
 	int r;
 
@@ -30,17 +33,37 @@ static int compile_one(const char *expr, int dlt, struct bpf_insn **out, size_t 
 	if (r)
 		return r;
 	r = pwhy_filter_translate(cbpf, cn, out, n, err, errlen);
+	if (!r && want_inline)
+		pwhy_filter_translate_inline(cbpf, cn, inl, inl_n, ierr, sizeof(ierr));
 	pwhy_filter_free_cbpf(cbpf);
 	return r;
 }
 
+/* "r0 = 0" as an inline body: a link type the expression cannot be compiled for */
+static const struct bpf_insn reject_all_inline[] = {
+	{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+};
+
+static struct bpf_insn *insns_dup(const struct bpf_insn *b, size_t n)
+{
+	struct bpf_insn *d = malloc(n * sizeof(*d));
+
+	if (d)
+		memcpy(d, b, n * sizeof(*d));
+	return d;
+}
+
 int filter_prepare(struct tracer *t, const char *expr, char *err, size_t errlen)
 {
+	/* PWHY_FILTER_COPY=1: the copy and the subprogram everywhere (to compare the two) */
+	bool want_inline = backend_probe()->pkt_loads && !getenv("PWHY_FILTER_COPY");
 	char e2[512] = "", e3[512] = "";
 	int r2, r3;
 
-	r2 = compile_one(expr, PWHY_DLT_EN10MB, &t->filter_l2, &t->filter_l2_n, e2, sizeof(e2));
-	r3 = compile_one(expr, PWHY_DLT_RAW, &t->filter_l3, &t->filter_l3_n, e3, sizeof(e3));
+	r2 = compile_one(expr, PWHY_DLT_EN10MB, want_inline, &t->filter_l2, &t->filter_l2_n,
+			 &t->inline_l2, &t->inline_l2_n, e2, sizeof(e2));
+	r3 = compile_one(expr, PWHY_DLT_RAW, want_inline, &t->filter_l3, &t->filter_l3_n,
+			 &t->inline_l3, &t->inline_l3_n, e3, sizeof(e3));
 	if (r2 && r3) {
 		const char *e = e2[0] ? e2 : e3;
 
@@ -51,6 +74,26 @@ int filter_prepare(struct tracer *t, const char *expr, char *err, size_t errlen)
 			snprintf(err, errlen, "bad filter '%s': %s", expr, e);
 		return r2;
 	}
+	/* a link type the expression has no code for never matches, inline as well */
+	if (want_inline && r2 && !t->inline_l2) {
+		t->inline_l2 = insns_dup(reject_all_inline, 1);
+		t->inline_l2_n = 1;
+	}
+	if (want_inline && r3 && !t->inline_l3) {
+		t->inline_l3 = insns_dup(reject_all_inline, 1);
+		t->inline_l3_n = 1;
+	}
+	/* both or neither: the probes pick one way for every skb */
+	if (!t->inline_l2 || !t->inline_l3) {
+		free(t->inline_l2);
+		free(t->inline_l3);
+		t->inline_l2 = t->inline_l3 = NULL;
+	}
+	if (t->inline_l2)
+		note(t, "pcap filter inline, loading packet bytes in place (tracepoints%s)%s",
+		     t->backend == PWHY_BACKEND_FENTRY ? ", fentry" : "", "");
+	else if (want_inline)
+		note(t, "pcap filter as a subprogram on a copy of the packet: the expression needs scratch memory%s%s", "", "");
 	/* an expression that needs a MAC header (ether, vlan, arp) never matches L3-only skbs */
 	if (r3)
 		note(t, "filter needs a MAC header; skbs without one never match (%s)%s", e3, "");
@@ -78,9 +121,29 @@ static int spliced_insns(const struct tracer *t, const struct bpf_program *p,
 	size_t n, bn, tmp_n;
 	int r;
 
+	const struct bpf_insn *in = bpf_program__insns(p);
+	struct bpf_insn *inl = NULL, *inl2 = NULL;
+	size_t in_n = bpf_program__insn_cnt(p), inl_n;
+
+	/* the inline bodies first: each takes the place of its calls (programs without a
+	 * BTF-typed skb keep the stubs, on a path the verifier knows is never taken) */
+	if (t->inline_l2 && t->inline_l3) {
+		r = splice_inline(in, in_n, PWHY_FILTER_MAGIC_INLINE_L2, t->inline_l2,
+				  t->inline_l2_n, &inl, &inl_n);
+		if (!r) {
+			r = splice_inline(inl, inl_n, PWHY_FILTER_MAGIC_INLINE_L3, t->inline_l3,
+					  t->inline_l3_n, &inl2, &in_n);
+			free(inl);
+			if (r)
+				return r;
+			in = inl2;
+		} else if (r != -ENOENT) {
+			return r;
+		}
+	}
 	body = filter_body(t, true, &bn);
-	r = splice_stub(bpf_program__insns(p), bpf_program__insn_cnt(p), PWHY_FILTER_MAGIC_L2,
-			body, bn, &tmp, &tmp_n);
+	r = splice_stub(in, in_n, PWHY_FILTER_MAGIC_L2, body, bn, &tmp, &tmp_n);
+	free(inl2);
 	if (r)
 		return r;
 	body = filter_body(t, false, &bn);

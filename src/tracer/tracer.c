@@ -87,6 +87,8 @@ static void set_rodata(struct tracer *t, const struct tracer_opts *o, const stru
 
 	if (has_filter(t))
 		flags |= PWHY_CFG_FILTER_ACTIVE;
+	if (has_filter(t) && t->inline_l2 && t->inline_l3)
+		flags |= PWHY_CFG_FILTER_INLINE;
 	if (o->track_skb)
 		flags |= PWHY_CFG_TRACK_SKB;
 	if (o->path_events)
@@ -368,6 +370,8 @@ void tracer_close(struct tracer *t)
 	pthread_mutex_destroy(&t->lock);
 	funcs_free(&t->funcs);
 	free(t->filter_l2);
+	free(t->inline_l2);
+	free(t->inline_l3);
 	free(t->filter_l3);
 	free(t);
 }

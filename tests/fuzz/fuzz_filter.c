@@ -2,7 +2,7 @@
 /*
  * libFuzzer target for the filter translator. The first byte picks the input kind:
  *   even: the rest is a classic BPF program (8-byte struct sock_filter records), translated
- *         with pwhy_filter_translate();
+ *         with pwhy_filter_translate() and as an inline body (pwhy_filter_translate_inline());
  *   odd:  the rest is a pcap-filter expression, compiled by libpcap on a dead handle (Ethernet
  *         or raw IP by bit 1) and translated with pwhy_filter_build().
  * Either way pwhy must translate or reject with a one-line message, never crash, and a
@@ -55,6 +55,25 @@ static void check_shape(const struct bpf_insn *eb, size_t en)
 	}
 }
 
+/* an inline body: no call, no exit, no stack, R0-R5 only, forward jumps that stay inside or
+ * land just past the end */
+static void check_inline_shape(const struct bpf_insn *eb, size_t en)
+{
+	if (!eb || en == 0)
+		abort();
+	for (size_t i = 0; i < en; i++) {
+		uint8_t cls = BPF_CLASS(eb[i].code), op = BPF_OP(eb[i].code);
+
+		if (cls == BPF_JMP && (op == BPF_CALL || op == BPF_EXIT))
+			abort();
+		if ((cls == BPF_JMP || cls == BPF_JMP32) &&
+		    (eb[i].off < 0 || i + 1 + (size_t)eb[i].off > en))
+			abort();
+		if (eb[i].dst_reg > BPF_REG_5 || eb[i].src_reg > BPF_REG_5)
+			abort();
+	}
+}
+
 static void check_result(int r, struct bpf_insn *eb, size_t en, const char *err)
 {
 	if (r == 0) {
@@ -84,6 +103,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(prog, data + 1, n * sizeof(*prog));
 		r = pwhy_filter_translate(n ? prog : NULL, n, &eb, &en, err, sizeof(err));
 		check_result(r, eb, en, err);
+		eb = NULL, en = 0, err[0] = 0;
+		r = pwhy_filter_translate_inline(n ? prog : NULL, n, &eb, &en, err, sizeof(err));
+		if (r == 0)
+			check_inline_shape(eb, en);
+		else if (eb || en || !err[0] || strchr(err, '\n'))
+			abort();
+		free(eb);
 		free(prog);
 	} else if (expr_ok && size - 1 <= MAX_EXPR) {
 		char *expr = strndup((const char *)data + 1, size - 1);

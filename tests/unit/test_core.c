@@ -105,6 +105,40 @@ static void test_splice(void)
 	free(out);
 }
 
+/* an inline stub: each call becomes the body, the stub goes, jumps and calls across re-aimed */
+static void test_splice_inline(void)
+{
+	struct bpf_insn prog[] = {
+		{ .code = BPF_JMP | BPF_JEQ | BPF_K, .dst_reg = 1, .off = 2 },	/* to 3 */
+		CALL(4), MOV(0, 5), CALL(5), MOV(0, 0), EXIT_,
+		STMAGIC(0x70776932), MOV(0, 1), EXIT_,
+		MOV(0, 2), EXIT_,
+	};
+	struct bpf_insn body[] = {
+		MOV(0, 7), { .code = BPF_JMP | BPF_JA, .off = 1 }, MOV(0, 8),
+	};
+	struct bpf_insn bad[] = {
+		{ .code = BPF_JMP | BPF_JA, .off = 5 },	/* a jump into the stub */
+		CALL(4), MOV(0, 5), CALL(5), MOV(0, 0), EXIT_,
+		STMAGIC(0x70776932), MOV(0, 1), EXIT_,
+		MOV(0, 2), EXIT_,
+	};
+	struct bpf_insn *out = NULL;
+	size_t n = 0;
+
+	CHECK(splice_inline(prog, 11, 0x70776932, body, 3, &out, &n) == 0);
+	CHECK(n == 10);
+	CHECK(out && out[0].off == 4);			/* still lands on the second call */
+	CHECK(out && out[1].imm == 7 && out[2].off == 1 && out[3].imm == 8);
+	CHECK(out && out[4].imm == 5);
+	CHECK(out && out[5].src_reg == BPF_PSEUDO_CALL && out[5].imm == 2);	/* other at 8 */
+	CHECK(out && out[8].imm == 2 && out[9].code == (BPF_JMP | BPF_EXIT));
+	free(out);
+	out = NULL;
+	CHECK(splice_inline(bad, 11, 0x70776932, body, 3, &out, &n) == -EINVAL && !out);
+	CHECK(splice_inline(prog, 11, 0x12345678, body, 3, &out, &n) == -ENOENT && !out);
+}
+
 /* ------------------------------------------------------------------------------ rendering */
 
 static void v4(__u8 *dst, const char *s) { inet_pton(AF_INET, s, dst); }
@@ -451,6 +485,7 @@ int main(void)
 	RUN_TEST(test_drop_reason_names);
 	RUN_TEST(test_btf_enumerator_and_funcs);
 	RUN_TEST(test_splice);
+	RUN_TEST(test_splice_inline);
 	RUN_TEST(test_tuple_format);
 	RUN_TEST(test_event_render);
 	RUN_TEST(test_finding_render_and_kinds);

@@ -20,6 +20,9 @@
 #include <unistd.h>
 
 #include "pwhy/filter.h"
+#include "pwhy/tracer.h"
+#include "pwhy/btf_info.h"
+#include <bpf/btf.h>
 #include "check.h"
 #include "filter_corpus.h"
 
@@ -33,6 +36,11 @@ static unsigned long pairs_compared, pairs_mismatched;
 static uint32_t copy_cap = PWHY_FILTER_COPY_MAX;
 static const uint32_t copy_caps[] = { PWHY_FILTER_COPY_MAX, 37, 0 };
 static unsigned long runs_compared;
+/* > 0 (the BTF id of bpf_rdonly_cast): this kernel runs inline filter bodies, and the harness
+ * can hand one the untrusted pointer it expects; each expression is then compared in both
+ * translations */
+static int cast_id;
+static unsigned long inline_compared, inline_refused;
 /* a careless caller: copy length past caplen (the filter must cap it at caplen) */
 static int copy_past_caplen;
 
@@ -229,6 +237,71 @@ static int load_prog(const struct bpf_insn *f, size_t fn, int pointer_pkt, char 
 	return fd;
 }
 
+/*
+ * raw_tp wrapper for an inline body: the packet's address as a scalar (as above), cast with
+ * bpf_rdonly_cast(addr, 0) into the untrusted pointer a probe gets from skb->head, R2 = caplen,
+ * R3 = wirelen, then the body, which falls through to the exit with its verdict in R0.
+ */
+static int load_inline_prog(const struct bpf_insn *f, size_t fn, char *log, size_t logsz)
+{
+	struct bpf_insn w[32], tail[3];
+	struct bpf_insn *all;
+	size_t n = 0, ret0_jumps[2], nret0 = 0, total, i;
+	int fd;
+
+	w[n++] = INS(BPF_ALU64 | BPF_MOV | BPF_X, 6, 1, 0, 0);            /* r6 = ctx */
+	w[n++] = INS(BPF_ST | BPF_MEM | BPF_W, 10, 0, -4, 0);              /* key = 0 */
+	w[n++] = INS(BPF_ALU64 | BPF_MOV | BPF_X, 2, 10, 0, 0);
+	w[n++] = INS(BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, -4);
+	w[n++] = INS(BPF_LD | BPF_DW | BPF_IMM, 1, BPF_PSEUDO_MAP_FD, 0, map_fd);
+	w[n++] = INS(0, 0, 0, 0, 0);
+	w[n++] = INS(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem);
+	ret0_jumps[nret0++] = n;
+	w[n++] = INS(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 0, 0);               /* if !r0 goto fail */
+	w[n++] = INS(BPF_STX | BPF_MEM | BPF_DW, 10, 0, -16, 0);           /* fp-16 = value ptr */
+	w[n++] = INS(BPF_ALU64 | BPF_MOV | BPF_X, 1, 10, 0, 0);
+	w[n++] = INS(BPF_ALU64 | BPF_ADD | BPF_K, 1, 0, 0, -24);
+	w[n++] = INS(BPF_ALU64 | BPF_MOV | BPF_K, 2, 0, 0, 8);
+	w[n++] = INS(BPF_ALU64 | BPF_MOV | BPF_X, 3, 10, 0, 0);
+	w[n++] = INS(BPF_ALU64 | BPF_ADD | BPF_K, 3, 0, 0, -16);
+	w[n++] = INS(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_probe_read_kernel);
+	ret0_jumps[nret0++] = n;
+	w[n++] = INS(BPF_JMP | BPF_JNE | BPF_K, 0, 0, 0, 0);               /* if r0 goto fail */
+	w[n++] = INS(BPF_LDX | BPF_MEM | BPF_DW, 1, 10, -24, 0);           /* r1 = address */
+	w[n++] = INS(BPF_ALU64 | BPF_MOV | BPF_K, 2, 0, 0, 0);
+	w[n++] = INS(BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_KFUNC_CALL, 0, cast_id);
+	w[n++] = INS(BPF_ALU64 | BPF_MOV | BPF_X, 1, 0, 0, 0);             /* r1 = untrusted ptr */
+	w[n++] = INS(BPF_LDX | BPF_MEM | BPF_DW, 2, 6, 0, 0);              /* r2 = args[0] */
+	w[n++] = INS(BPF_LDX | BPF_MEM | BPF_DW, 3, 6, 8, 0);              /* r3 = args[1] */
+	tail[0] = INS(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+	tail[1] = INS(BPF_ALU | BPF_MOV | BPF_K, 0, 0, 0, (int32_t)NO_MATCH_SENTINEL);
+	tail[2] = INS(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+	total = n + fn + 3;
+	for (i = 0; i < nret0; i++)
+		w[ret0_jumps[i]].off = (int16_t)(total - 2 - ret0_jumps[i] - 1);
+	all = malloc(total * sizeof(*all));
+	if (!all)
+		return -ENOMEM;
+	memcpy(all, w, n * sizeof(*w));
+	memcpy(all + n, f, fn * sizeof(*f));
+	memcpy(all + n + fn, tail, sizeof(tail));
+
+	fd = bpf_prog_load(BPF_PROG_TYPE_RAW_TRACEPOINT, "pwhy_filt_inl", "GPL", all, total, NULL);
+	if (fd < 0 && log) {
+		LIBBPF_OPTS(bpf_prog_load_opts, opts, .log_buf = log, .log_size = (__u32)logsz,
+			    .log_level = 1);
+		int err = -errno;
+
+		log[0] = 0;
+		fd = bpf_prog_load(BPF_PROG_TYPE_RAW_TRACEPOINT, "pwhy_filt_inl", "GPL", all, total,
+				   &opts);
+		if (fd < 0)
+			fd = err;
+	}
+	free(all);
+	return fd;
+}
+
 static int run_prog(int fd, const struct pkt *p, uint32_t *ret)
 {
 	static const uint32_t key;
@@ -274,7 +347,7 @@ static int compare_prog(const char *label, const struct sock_filter *cbpf, size_
 	struct bpf_insn *eb;
 	size_t en;
 	char err[512];
-	int fd, bad = 0;
+	int fd, dfd = -1, bad = 0;
 
 	if (pwhy_filter_translate(cbpf, n, &eb, &en, err, sizeof(err))) {
 		printf("#   %s: translate failed: %s\n", label, err);
@@ -286,6 +359,26 @@ static int compare_prog(const char *label, const struct sock_filter *cbpf, size_
 		printf("#   %s: load failed: %s\n", label, strerror(-fd));
 		print_log_tail(vlog);
 		return 1;
+	}
+	if (cast_id > 0) {
+		int r = pwhy_filter_translate_inline(cbpf, n, &eb, &en, err, sizeof(err));
+
+		if (r == -EOPNOTSUPP) {
+			inline_refused++;	/* scratch memory: the subprogram only */
+		} else if (r) {
+			printf("#   %s: translate (inline) failed: %s\n", label, err);
+			close(fd);
+			return 1;
+		} else {
+			dfd = load_inline_prog(eb, en, vlog, sizeof(vlog));
+			free(eb);
+			if (dfd < 0) {
+				printf("#   %s: load (inline) failed: %s\n", label, strerror(-dfd));
+				print_log_tail(vlog);
+				close(fd);
+				return 1;
+			}
+		}
 	}
 	for (size_t i = 0; i < npkt; i++) {
 		const struct pkt *p = &arr[i];
@@ -312,11 +405,26 @@ static int compare_prog(const char *label, const struct sock_filter *cbpf, size_
 			}
 		}
 		copy_cap = PWHY_FILTER_COPY_MAX;
+		if (dfd >= 0) {
+			uint32_t got = 0;
+
+			if (run_prog(dfd, p, &got)) {
+				printf("#   %s: test run (inline) failed: %s\n", label, strerror(errno));
+				pair_bad = 1;
+			} else if (exact ? got != want : (got != 0) != (want != 0)) {
+				printf("#   MISMATCH %s, packet %zu (%s), inline: libpcap %u, ebpf %u\n",
+				       label, i, p->name, want, got);
+				pair_bad = 1;
+			}
+			inline_compared++;
+		}
 		pairs_compared++;
 		pairs_mismatched += pair_bad;
 		bad += pair_bad;
 	}
 	close(fd);
+	if (dfd >= 0)
+		close(dfd);
 	return bad;
 }
 
@@ -759,6 +867,51 @@ static void test_code_shape(void)
 	free(eb);
 }
 
+/* inline body: no call, no exit, no stack, no register past R5; jumps stay inside or land
+ * just past the end */
+static void test_inline_shape(void)
+{
+	static const char *const exprs[] = {
+		"tcp[tcpflags] & tcp-syn != 0 and ip[ip[0] & 3] = 1 and len > 9",
+		"udp port 53", "ip6 and tcp", "ether[70000] = 1 or ip[1:2] > 3",
+	};
+	struct sock_filter *cbpf;
+	struct bpf_insn *eb;
+	size_t n, en;
+	char err[256];
+
+	for (size_t x = 0; x < sizeof(exprs) / sizeof(exprs[0]); x++) {
+		if (pwhy_filter_compile(exprs[x], PWHY_DLT_EN10MB, &cbpf, &n, err, sizeof(err))) {
+			CHECK(0);
+			continue;
+		}
+		eb = NULL;
+		CHECK(pwhy_filter_translate_inline(cbpf, n, &eb, &en, err, sizeof(err)) == 0);
+		pwhy_filter_free_cbpf(cbpf);
+		for (size_t i = 0; eb && i < en; i++) {
+			uint8_t cls = BPF_CLASS(eb[i].code), op = BPF_OP(eb[i].code);
+
+			CHECK(!((cls == BPF_JMP || cls == BPF_JMP32) &&
+				(op == BPF_CALL || op == BPF_EXIT)));
+			if (cls == BPF_JMP || cls == BPF_JMP32) {
+				CHECK(eb[i].off >= 0);
+				CHECK(i + 1 + (size_t)eb[i].off <= en);
+			}
+			CHECK(eb[i].dst_reg <= BPF_REG_5 && eb[i].src_reg <= BPF_REG_5);
+		}
+		free(eb);
+	}
+	/* scratch memory would need a frame: refused, the subprogram stays */
+	{
+		struct sock_filter m[] = {
+			{ BPF_LD | BPF_IMM, 0, 0, 7 }, { BPF_ST, 0, 0, 1 },
+			{ BPF_LD | BPF_MEM, 0, 0, 1 }, { BPF_RET | BPF_A, 0, 0, 0 },
+		};
+
+		CHECK(pwhy_filter_translate_inline(m, 4, &eb, &en, err, sizeof(err)) == -EOPNOTSUPP);
+	}
+}
+
 int main(void)
 {
 	static const uint32_t key;
@@ -776,6 +929,10 @@ int main(void)
 		return 1;
 	}
 	corpus_build(&corpus);
+	if (backend_probe()->pkt_loads)
+		cast_id = btf__find_by_name_kind(pwhy_vmlinux_btf(), "bpf_rdonly_cast", BTF_KIND_FUNC);
+	if (cast_id <= 0)
+		printf("skip - inline filters: this kernel's probes cannot load packet bytes in place (6.17+); the subprogram only\n");
 
 	RUN_TEST(test_corpus_size);
 	RUN_TEST(test_compile_errors);
@@ -788,6 +945,8 @@ int main(void)
 	RUN_TEST(test_div_by_constant_zero);
 	RUN_TEST(test_bounds_respected);
 	RUN_TEST(test_pointer_argument);
+	RUN_TEST(test_inline_shape);
+
 
 	for (size_t i = 0; i < sizeof(exprs_l3) / sizeof(exprs_l3[0]); i++)
 		run_expr(exprs_l3[i], PWHY_DLT_EN10MB, corpus.eth, corpus.neth);
@@ -796,9 +955,9 @@ int main(void)
 	for (size_t i = 0; i < sizeof(exprs_l3) / sizeof(exprs_l3[0]); i++)
 		run_expr(exprs_l3[i], PWHY_DLT_RAW, corpus.raw, corpus.nraw);
 
-	printf("# compared %lu (filter, packet) pairs against libpcap bpf_filter() (%lu runs, copies of %u, %u and %u bytes): %lu mismatches\n",
+	printf("# compared %lu (filter, packet) pairs against libpcap bpf_filter() (%lu runs, copies of %u, %u and %u bytes; %lu inline, %lu programs with scratch memory not inlined): %lu mismatches\n",
 	       pairs_compared, runs_compared, copy_caps[0], copy_caps[1], copy_caps[2],
-	       pairs_mismatched);
+	       inline_compared, inline_refused, pairs_mismatched);
 	close(map_fd);
 	TEST_EXIT();
 }
