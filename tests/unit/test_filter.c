@@ -162,19 +162,27 @@ static const char *const exprs_l2[] = {
 #define INS(c, d, s, o, i) ((struct bpf_insn){ .code = (c), .dst_reg = (d), .src_reg = (s), \
 					       .off = (o), .imm = (i) })
 
+/* how the wrapper hands the filter the packet */
+enum pkt_arg {
+	PKT_SCALAR,	/* subprogram, R1 a kernel address as a number */
+	PKT_POINTER,	/* subprogram, R1 the map value pointer (verifier-tracked) */
+	PKT_INLINE,	/* inline body, R1 the untrusted pointer bpf_rdonly_cast(address, 0) */
+};
+
 /*
  * raw_tp wrapper: ctx = u64 args[3] = { caplen, wirelen, copylen }.  Looks up the packet in
- * map[0], turns the value pointer into a plain scalar (as a real probe has: a kernel address
- * read with bpf_probe_read_kernel), and calls the filter subprogram appended after it with
- * R1 = packet, R2 = caplen, R3 = wirelen, R4 = the map value (the copy), R5 = copylen.  With
- * pointer_pkt the map value pointer is also passed as R1 (a verifier-tracked pointer).
+ * map[0] and turns the value pointer into a plain scalar (as a real probe has: a kernel address
+ * read with bpf_probe_read_kernel). A subprogram is called, appended after the wrapper, with
+ * R1 = packet, R2 = caplen, R3 = wirelen, R4 = the map value (the copy), R5 = copylen; an inline
+ * body is placed in the wrapper with R1 = packet, R2 = caplen, R3 = wirelen and falls through to
+ * its exit.
  */
-static int load_prog(const struct bpf_insn *f, size_t fn, int pointer_pkt, char *log,
+static int load_prog(const struct bpf_insn *f, size_t fn, enum pkt_arg how, char *log,
 		     size_t logsz)
 {
-	struct bpf_insn w[32];
+	struct bpf_insn w[32], tail[4];
 	struct bpf_insn *all;
-	size_t n = 0, call_at, ret0_jumps[2], nret0 = 0, i;
+	size_t n = 0, t = 0, call_at = 0, ret0_jumps[2], nret0 = 0, total, i;
 	int fd;
 
 	w[n++] = INS(BPF_ALU64 | BPF_MOV | BPF_X, 6, 1, 0, 0);            /* r6 = ctx */
@@ -187,7 +195,7 @@ static int load_prog(const struct bpf_insn *f, size_t fn, int pointer_pkt, char 
 	ret0_jumps[nret0++] = n;
 	w[n++] = INS(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 0, 0);               /* if !r0 goto fail */
 	w[n++] = INS(BPF_ALU64 | BPF_MOV | BPF_X, 7, 0, 0, 0);            /* r7 = value ptr */
-	if (pointer_pkt) {
+	if (how == PKT_POINTER) {
 		w[n++] = INS(BPF_ALU64 | BPF_MOV | BPF_X, 1, 0, 0, 0);
 	} else {
 		w[n++] = INS(BPF_STX | BPF_MEM | BPF_DW, 10, 0, -16, 0);   /* fp-16 = value ptr */
@@ -201,27 +209,43 @@ static int load_prog(const struct bpf_insn *f, size_t fn, int pointer_pkt, char 
 		w[n++] = INS(BPF_JMP | BPF_JNE | BPF_K, 0, 0, 0, 0);       /* if r0 goto fail */
 		w[n++] = INS(BPF_LDX | BPF_MEM | BPF_DW, 1, 10, -24, 0);   /* r1 = address */
 	}
+	if (how == PKT_INLINE) {
+		w[n++] = INS(BPF_ALU64 | BPF_MOV | BPF_K, 2, 0, 0, 0);
+		w[n++] = INS(BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_KFUNC_CALL, 0, cast_id);
+		w[n++] = INS(BPF_ALU64 | BPF_MOV | BPF_X, 1, 0, 0, 0);     /* r1 = untrusted ptr */
+	}
 	w[n++] = INS(BPF_LDX | BPF_MEM | BPF_DW, 2, 6, 0, 0);              /* r2 = args[0] */
 	w[n++] = INS(BPF_LDX | BPF_MEM | BPF_DW, 3, 6, 8, 0);              /* r3 = args[1] */
-	w[n++] = INS(BPF_ALU64 | BPF_MOV | BPF_X, 4, 7, 0, 0);            /* r4 = the copy */
-	w[n++] = INS(BPF_LDX | BPF_MEM | BPF_DW, 5, 6, 16, 0);             /* r5 = args[2] */
-	call_at = n;
-	w[n++] = INS(BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_CALL, 0, 0);
-	w[n++] = INS(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+	if (how != PKT_INLINE) {
+		w[n++] = INS(BPF_ALU64 | BPF_MOV | BPF_X, 4, 7, 0, 0);    /* r4 = the copy */
+		w[n++] = INS(BPF_LDX | BPF_MEM | BPF_DW, 5, 6, 16, 0);     /* r5 = args[2] */
+		call_at = n;
+		w[n++] = INS(BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_CALL, 0, 0);
+	}
+	/* [inline body] exit; fail: r0 = sentinel; exit; [subprogram] */
+	tail[t++] = INS(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+	tail[t++] = INS(BPF_ALU | BPF_MOV | BPF_K, 0, 0, 0, (int32_t)NO_MATCH_SENTINEL);
+	tail[t++] = INS(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+	total = n + fn + t;
 	for (i = 0; i < nret0; i++)
-		w[ret0_jumps[i]].off = (int16_t)(n - ret0_jumps[i] - 1);
-	w[n++] = INS(BPF_ALU | BPF_MOV | BPF_K, 0, 0, 0, (int32_t)NO_MATCH_SENTINEL);
-	w[n++] = INS(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
-	w[call_at].imm = (int32_t)(n - call_at - 1);
+		w[ret0_jumps[i]].off = (int16_t)(total - 2 - ret0_jumps[i] - 1 -
+						 (how == PKT_INLINE ? 0 : fn));
+	if (how != PKT_INLINE)
+		w[call_at].imm = (int32_t)(n + t - call_at - 1);
 
-	all = malloc((n + fn) * sizeof(*all));
+	all = malloc(total * sizeof(*all));
 	if (!all)
 		return -ENOMEM;
 	memcpy(all, w, n * sizeof(*w));
-	memcpy(all + n, f, fn * sizeof(*f));
+	if (how == PKT_INLINE) {
+		memcpy(all + n, f, fn * sizeof(*f));
+		memcpy(all + n + fn, tail, t * sizeof(*tail));
+	} else {
+		memcpy(all + n, tail, t * sizeof(*tail));
+		memcpy(all + n + t, f, fn * sizeof(*f));
+	}
 
-	fd = bpf_prog_load(BPF_PROG_TYPE_RAW_TRACEPOINT, "pwhy_filt_test", "GPL", all, n + fn,
-			   NULL);
+	fd = bpf_prog_load(BPF_PROG_TYPE_RAW_TRACEPOINT, "pwhy_filt_test", "GPL", all, total, NULL);
 	if (fd < 0 && log) {
 		LIBBPF_OPTS(bpf_prog_load_opts, opts, .log_buf = log, .log_size = (__u32)logsz,
 			    .log_level = 1);
@@ -229,72 +253,7 @@ static int load_prog(const struct bpf_insn *f, size_t fn, int pointer_pkt, char 
 
 		log[0] = 0;
 		fd = bpf_prog_load(BPF_PROG_TYPE_RAW_TRACEPOINT, "pwhy_filt_test", "GPL", all,
-				   n + fn, &opts);
-		if (fd < 0)
-			fd = err;
-	}
-	free(all);
-	return fd;
-}
-
-/*
- * raw_tp wrapper for an inline body: the packet's address as a scalar (as above), cast with
- * bpf_rdonly_cast(addr, 0) into the untrusted pointer a probe gets from skb->head, R2 = caplen,
- * R3 = wirelen, then the body, which falls through to the exit with its verdict in R0.
- */
-static int load_inline_prog(const struct bpf_insn *f, size_t fn, char *log, size_t logsz)
-{
-	struct bpf_insn w[32], tail[3];
-	struct bpf_insn *all;
-	size_t n = 0, ret0_jumps[2], nret0 = 0, total, i;
-	int fd;
-
-	w[n++] = INS(BPF_ALU64 | BPF_MOV | BPF_X, 6, 1, 0, 0);            /* r6 = ctx */
-	w[n++] = INS(BPF_ST | BPF_MEM | BPF_W, 10, 0, -4, 0);              /* key = 0 */
-	w[n++] = INS(BPF_ALU64 | BPF_MOV | BPF_X, 2, 10, 0, 0);
-	w[n++] = INS(BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, -4);
-	w[n++] = INS(BPF_LD | BPF_DW | BPF_IMM, 1, BPF_PSEUDO_MAP_FD, 0, map_fd);
-	w[n++] = INS(0, 0, 0, 0, 0);
-	w[n++] = INS(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem);
-	ret0_jumps[nret0++] = n;
-	w[n++] = INS(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 0, 0);               /* if !r0 goto fail */
-	w[n++] = INS(BPF_STX | BPF_MEM | BPF_DW, 10, 0, -16, 0);           /* fp-16 = value ptr */
-	w[n++] = INS(BPF_ALU64 | BPF_MOV | BPF_X, 1, 10, 0, 0);
-	w[n++] = INS(BPF_ALU64 | BPF_ADD | BPF_K, 1, 0, 0, -24);
-	w[n++] = INS(BPF_ALU64 | BPF_MOV | BPF_K, 2, 0, 0, 8);
-	w[n++] = INS(BPF_ALU64 | BPF_MOV | BPF_X, 3, 10, 0, 0);
-	w[n++] = INS(BPF_ALU64 | BPF_ADD | BPF_K, 3, 0, 0, -16);
-	w[n++] = INS(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_probe_read_kernel);
-	ret0_jumps[nret0++] = n;
-	w[n++] = INS(BPF_JMP | BPF_JNE | BPF_K, 0, 0, 0, 0);               /* if r0 goto fail */
-	w[n++] = INS(BPF_LDX | BPF_MEM | BPF_DW, 1, 10, -24, 0);           /* r1 = address */
-	w[n++] = INS(BPF_ALU64 | BPF_MOV | BPF_K, 2, 0, 0, 0);
-	w[n++] = INS(BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_KFUNC_CALL, 0, cast_id);
-	w[n++] = INS(BPF_ALU64 | BPF_MOV | BPF_X, 1, 0, 0, 0);             /* r1 = untrusted ptr */
-	w[n++] = INS(BPF_LDX | BPF_MEM | BPF_DW, 2, 6, 0, 0);              /* r2 = args[0] */
-	w[n++] = INS(BPF_LDX | BPF_MEM | BPF_DW, 3, 6, 8, 0);              /* r3 = args[1] */
-	tail[0] = INS(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
-	tail[1] = INS(BPF_ALU | BPF_MOV | BPF_K, 0, 0, 0, (int32_t)NO_MATCH_SENTINEL);
-	tail[2] = INS(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
-	total = n + fn + 3;
-	for (i = 0; i < nret0; i++)
-		w[ret0_jumps[i]].off = (int16_t)(total - 2 - ret0_jumps[i] - 1);
-	all = malloc(total * sizeof(*all));
-	if (!all)
-		return -ENOMEM;
-	memcpy(all, w, n * sizeof(*w));
-	memcpy(all + n, f, fn * sizeof(*f));
-	memcpy(all + n + fn, tail, sizeof(tail));
-
-	fd = bpf_prog_load(BPF_PROG_TYPE_RAW_TRACEPOINT, "pwhy_filt_inl", "GPL", all, total, NULL);
-	if (fd < 0 && log) {
-		LIBBPF_OPTS(bpf_prog_load_opts, opts, .log_buf = log, .log_size = (__u32)logsz,
-			    .log_level = 1);
-		int err = -errno;
-
-		log[0] = 0;
-		fd = bpf_prog_load(BPF_PROG_TYPE_RAW_TRACEPOINT, "pwhy_filt_inl", "GPL", all, total,
-				   &opts);
+				   total, &opts);
 		if (fd < 0)
 			fd = err;
 	}
@@ -353,7 +312,7 @@ static int compare_prog(const char *label, const struct sock_filter *cbpf, size_
 		printf("#   %s: translate failed: %s\n", label, err);
 		return 1;
 	}
-	fd = load_prog(eb, en, 0, vlog, sizeof(vlog));
+	fd = load_prog(eb, en, PKT_SCALAR, vlog, sizeof(vlog));
 	free(eb);
 	if (fd < 0) {
 		printf("#   %s: load failed: %s\n", label, strerror(-fd));
@@ -370,7 +329,7 @@ static int compare_prog(const char *label, const struct sock_filter *cbpf, size_
 			close(fd);
 			return 1;
 		} else {
-			dfd = load_inline_prog(eb, en, vlog, sizeof(vlog));
+			dfd = load_prog(eb, en, PKT_INLINE, vlog, sizeof(vlog));
 			free(eb);
 			if (dfd < 0) {
 				printf("#   %s: load (inline) failed: %s\n", label, strerror(-dfd));
@@ -729,7 +688,7 @@ static void test_div_by_constant_zero(void)
 	int fd;
 
 	CHECK(pwhy_filter_translate(p, 4, &eb, &en, err, sizeof(err)) == 0);
-	fd = load_prog(eb, en, 0, vlog, sizeof(vlog));
+	fd = load_prog(eb, en, PKT_SCALAR, vlog, sizeof(vlog));
 	free(eb);
 	CHECK(fd >= 0);
 	if (fd < 0) {
@@ -783,7 +742,7 @@ static void test_bounds_respected(void)
 			check_case_failed = 1;
 			continue;
 		}
-		fd = load_prog(eb, en, 0, vlog, sizeof(vlog));
+		fd = load_prog(eb, en, PKT_SCALAR, vlog, sizeof(vlog));
 		free(eb);
 		if (fd < 0) {
 			print_log_tail(vlog);
@@ -828,7 +787,7 @@ static void test_pointer_argument(void)
 
 	CHECK(pwhy_filter_build("udp port 53 or arp", PWHY_DLT_EN10MB, &eb, &en, err,
 				sizeof(err)) == 0);
-	fd = load_prog(eb, en, 1, vlog, sizeof(vlog));
+	fd = load_prog(eb, en, PKT_POINTER, vlog, sizeof(vlog));
 	free(eb);
 	CHECK(fd >= 0);
 	if (fd < 0) {
