@@ -448,15 +448,7 @@ static void patch_local(struct emitter *e, size_t at)
 }
 
 /*
- * Load `size` bytes at packet offset k (or X + k when ind) into register dst, big-endian,
- * zero-extended.  Out of [0, caplen) or a faulting read -> return 0.
- *
- * Bytes inside the caller's copy (R4/R5 at entry) are loaded from it with a plain load; the
- * bounds checks against the constant PWHY_FILTER_COPY_MAX are what lets the verifier accept
- * the variable offset of indirect loads. Other bytes are read with bpf_probe_read_kernel.
- */
-/*
- * The same in an inline body: R_PKT is a pointer the verifier lets us load from at any offset,
+ * emit_pkt_load() in an inline body: R_PKT is a pointer the verifier lets us load from at any offset,
  * each load being one the kernel makes fault-tolerant, so only caplen needs checking. R5 is the
  * only scratch register.
  */
@@ -497,6 +489,14 @@ static void emit_pkt_load_inline(struct emitter *e, int size, uint32_t k, int in
 		emit(e, BPF_ALU | BPF_END | BPF_TO_BE, dst, 0, 0, size * 8);
 }
 
+/*
+ * Load `size` bytes at packet offset k (or X + k when ind) into register dst, big-endian,
+ * zero-extended.  Out of [0, caplen) or a faulting read -> return 0.
+ *
+ * Bytes inside the caller's copy (R4/R5 at entry) are loaded from it with a plain load; the
+ * bounds checks against the constant PWHY_FILTER_COPY_MAX are what lets the verifier accept
+ * the variable offset of indirect loads. Other bytes are read with bpf_probe_read_kernel.
+ */
 static void emit_pkt_load(struct emitter *e, int size, uint32_t k, int ind, uint8_t dst)
 {
 	uint8_t bsz = size == 4 ? BPF_W : size == 2 ? BPF_H : BPF_B;

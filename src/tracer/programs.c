@@ -116,29 +116,29 @@ static const struct bpf_insn *filter_body(const struct tracer *t, bool l2, size_
 static int spliced_insns(const struct tracer *t, const struct bpf_program *p,
 			 struct bpf_insn **out, size_t *out_n)
 {
-	const struct bpf_insn *body;
-	struct bpf_insn *tmp = NULL;
-	size_t n, bn, tmp_n;
+	const struct bpf_insn *body, *in = bpf_program__insns(p);
+	struct bpf_insn *tmp = NULL, *inl = NULL, *inl2 = NULL;
+	size_t n, bn, tmp_n, in_n = bpf_program__insn_cnt(p), inl_n;
 	int r;
-
-	const struct bpf_insn *in = bpf_program__insns(p);
-	struct bpf_insn *inl = NULL, *inl2 = NULL;
-	size_t in_n = bpf_program__insn_cnt(p), inl_n;
 
 	/* the inline bodies first: each takes the place of its calls (programs without a
 	 * BTF-typed skb keep the stubs, on a path the verifier knows is never taken) */
 	if (t->inline_l2 && t->inline_l3) {
 		r = splice_inline(in, in_n, PWHY_FILTER_MAGIC_INLINE_L2, t->inline_l2,
 				  t->inline_l2_n, &inl, &inl_n);
+		if (r && r != -ENOENT)
+			return r;
 		if (!r) {
 			r = splice_inline(inl, inl_n, PWHY_FILTER_MAGIC_INLINE_L3, t->inline_l3,
 					  t->inline_l3_n, &inl2, &in_n);
+			if (r == -ENOENT) {	/* no L3 call: what the L2 splice made */
+				inl2 = inl, in_n = inl_n, inl = NULL;
+				r = 0;
+			}
 			free(inl);
 			if (r)
 				return r;
 			in = inl2;
-		} else if (r != -ENOENT) {
-			return r;
 		}
 	}
 	body = filter_body(t, true, &bn);
